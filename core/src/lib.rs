@@ -1,0 +1,14 @@
+//! The transparency-log core of lucent: pure functions and types, no I/O, no
+//! async, no SQL. Everything that reaches the outside world as bytes (hashes,
+//! proofs, tiles, signed notes, checkpoints, tlog-proofs, records, entries) is
+//! produced and parsed here, and tested against `shared/testvectors/`.
+
+pub mod hash;
+pub mod merkle;
+pub mod tiles;
+pub mod note;
+pub mod checkpoint;
+pub mod tlog_proof;
+pub mod record;
+
+pub use hash::Hash;
