@@ -8,6 +8,7 @@ pub mod merkle;
 pub mod tiles;
 pub mod note;
 pub mod checkpoint;
+pub mod promise;
 pub mod tlog_proof;
 pub mod record;
 

@@ -1,0 +1,103 @@
+//! The HTTP interface: routes, the OpenAPI description, and the middleware
+//! that logs requests (without addresses or headers) and limits the rate of
+//! reports per client address.
+
+mod problem;
+mod rate_limit;
+mod reports;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::middleware::Cors;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
+use poem_openapi::OpenApiService;
+
+use lucent_core::note::SigningKey;
+
+pub use problem::{ApiError, Problem};
+pub use rate_limit::{RateLimiter, TrustedProxies};
+pub use reports::{MAX_BODY, PromiseBody};
+
+use crate::sequencer::Sequencer;
+use crate::storage::ReadStore;
+
+/// What every endpoint shares.
+pub struct AppState {
+    pub sequencer: Sequencer,
+    pub read: ReadStore,
+    pub key: Arc<SigningKey>,
+    pub origin: String,
+    pub rate_limiter: Option<RateLimiter>,
+}
+
+pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<reports::ReportsApi, ()> {
+    OpenApiService::new(reports::ReportsApi { state: state.clone() }, "lucent", env!("CARGO_PKG_VERSION"))
+        .description(
+            "A transparent telemetry log: daily usage reports kept in an append-only Merkle-tree log \
+             with signed daily roots.",
+        )
+}
+
+/// The whole application.
+pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
+    let api = openapi_service(&state);
+    let spec = api.spec_endpoint();
+    let docs = api.scalar();
+    let writes = rate_limit::Limit { state: state.clone() };
+    Route::new()
+        .nest("/", api.with(writes))
+        .at("/openapi.json", spec.with(Cors::new()))
+        .nest("/docs", docs)
+        .at("/healthz", get(healthz))
+        .catch_all_error(problem::into_problem)
+        .around(log_request)
+}
+
+#[handler]
+fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Logs method, route, status and duration: never the client's address,
+/// a header, or the path's variable parts (a path can name a deployment).
+async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = route_label(request.uri().path());
+    let response = next.call(request).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(response)
+}
+
+/// The path with every segment that is not a fixed word of a route
+/// replaced by `*`: `/v1/receipts/*`, `/tile/*/*`.
+fn route_label(path: &str) -> String {
+    const WORDS: &[&str] = &[
+        "", "v1", "reports", "receipts", "roots", "latest", "entries", "deployments", "proofs", "inclusion",
+        "consistency", "log", "stats", "tile", "checkpoint", "openapi.json", "docs", "healthz", "deployment",
+    ];
+    path.split('/')
+        .map(|segment| if WORDS.contains(&segment) { segment } else { "*" })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn route_labels_hide_variable_parts() {
+        assert_eq!(route_label("/v1/reports"), "/v1/reports");
+        assert_eq!(route_label("/v1/receipts/0a1b"), "/v1/receipts/*");
+        assert_eq!(route_label("/v1/deployments/abcd/entries"), "/v1/deployments/*/entries");
+        assert_eq!(route_label("/tile/0/x001/002.p/7"), "/tile/*/*/*/*");
+    }
+}

@@ -1,0 +1,155 @@
+//! The one place where errors become HTTP answers: RFC 9457
+//! `application/problem+json`, naming the offending field. Internal details
+//! are logged, never sent.
+
+use poem::http::StatusCode;
+use poem::Response;
+use poem_openapi::Object;
+use serde::Serialize;
+
+use lucent_core::record::ParseError;
+
+/// An RFC 9457 problem: what went wrong, in words, and the field at fault.
+#[derive(Debug, Clone, Serialize, Object)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` when the status says it all).
+    #[serde(rename = "type")]
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What is wrong with this request.
+    pub detail: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For 409: the promise the server gave for the deployment's first report of the day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promise: Option<super::reports::PromiseBody>,
+    /// For a pending receipt: when the covering root will be signed (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_after: Option<String>,
+}
+
+/// Every error an endpoint can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidReport(ParseError),
+    #[error("the body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    #[error("this deployment already sent a different report today; the first one stands")]
+    Conflict(Box<super::reports::PromiseBody>),
+    #[error("the server is saturated; retry later")]
+    Saturated,
+    #[error("the server cannot store reports right now; retry later")]
+    StorageUnavailable,
+    #[error("too many reports from this address; retry later")]
+    RateLimited { retry_after: u64 },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("an internal error occurred")]
+    Internal,
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidReport(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Saturated | ApiError::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Saturated => Some(1),
+            ApiError::StorageUnavailable => Some(30),
+            ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        Problem {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            field: match self {
+                ApiError::InvalidReport(e) => e.field().map(str::to_owned),
+                _ => None,
+            },
+            promise: match self {
+                ApiError::Conflict(promise) => Some((**promise).clone()),
+                _ => None,
+            },
+            publish_after: None,
+        }
+    }
+}
+
+/// A problem answer with its status and `Retry-After` where one applies.
+pub fn problem_response(problem: &Problem, retry_after: Option<u64>) -> Response {
+    let body = serde_json::to_vec(problem).expect("a problem serializes");
+    let mut response = Response::builder()
+        .status(StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type("application/problem+json")
+        .body(body);
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert("retry-after", seconds.into());
+    }
+    response
+}
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        ApiError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        problem_response(&self.problem(), self.retry_after())
+    }
+}
+
+/// Turns any error that escaped an endpoint (an unknown route, a wrong
+/// method, a bad path parameter, a content type poem refused) into a
+/// problem, keeping its status. Our own errors pass through unchanged.
+pub async fn into_problem(error: poem::Error) -> Response {
+    if error.is::<ApiError>() {
+        return error.into_response();
+    }
+    let status = error.status();
+    if status.is_server_error() {
+        tracing::error!(error = %error, "unhandled error");
+    }
+    let (detail, status) = match () {
+        () if error.is::<poem_openapi::error::ContentTypeError>() => {
+            (ApiError::UnsupportedMediaType.to_string(), StatusCode::UNSUPPORTED_MEDIA_TYPE)
+        }
+        () if status.is_server_error() => (ApiError::Internal.to_string(), status),
+        () => (error.to_string(), status),
+    };
+    let problem = Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail,
+        field: None,
+        promise: None,
+        publish_after: None,
+    };
+    problem_response(&problem, None)
+}

@@ -1,0 +1,139 @@
+//! A per-address limit on reports. Addresses live in memory only, in the
+//! limiter's table, and leave it within minutes; IPv6 addresses are counted
+//! by /64, since one host usually holds a whole /64.
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use poem::http::Method;
+use poem::web::RemoteAddr;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+use super::AppState;
+use super::problem::ApiError;
+
+/// Reports per minute per client address.
+pub struct RateLimiter {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    trusted: TrustedProxies,
+}
+
+/// The peers whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<IpAddr>);
+
+impl RateLimiter {
+    pub fn per_minute(limit: NonZeroU32, trusted: TrustedProxies) -> RateLimiter {
+        RateLimiter { limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(limit)), trusted }
+    }
+
+    /// Counts a report from `client`; the error holds the seconds to wait.
+    fn check(&self, client: IpAddr) -> Result<(), u64> {
+        self.limiter.check_key(&bucket(client)).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs() + 1
+        })
+    }
+
+    /// Forgets addresses whose budget is full again.
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+/// The key an address is counted under.
+fn bucket(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy,
+/// the last address in `X-Forwarded-For` that is not a trusted proxy.
+fn client_address(request: &Request, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = match request.remote_addr() {
+        RemoteAddr(poem::Addr::SocketAddr(addr)) => addr.ip(),
+        _ => return None,
+    };
+    if !trusted.0.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = request.headers().get_all("x-forwarded-for");
+    let hops: Vec<IpAddr> = forwarded
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.into_iter().rev().find(|hop| !trusted.0.contains(hop)).or(Some(peer))
+}
+
+/// Applies the limit to `POST /v1/reports` only: reads are never limited.
+pub struct Limit {
+    pub state: Arc<AppState>,
+}
+
+impl<E: Endpoint> Middleware<E> for Limit {
+    type Output = LimitEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        LimitEndpoint { inner, state: self.state.clone() }
+    }
+}
+
+pub struct LimitEndpoint<E> {
+    inner: E,
+    state: Arc<AppState>,
+}
+
+impl<E: Endpoint> Endpoint for LimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        if let Some(limiter) = &self.state.rate_limiter
+            && request.method() == Method::POST
+            && let Some(client) = client_address(&request, &limiter.trusted)
+            && let Err(retry_after) = limiter.check(client)
+        {
+            return Err(ApiError::RateLimited { retry_after }.into());
+        }
+        self.inner.call(request).await.map(IntoResponse::into_response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_counted_by_64() {
+        let a: IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(bucket(a), bucket(b));
+        assert_ne!(bucket(a), bucket(c));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(bucket(mapped), "192.0.2.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn limits_per_address() {
+        let limiter = RateLimiter::per_minute(NonZeroU32::new(2).unwrap(), TrustedProxies::default());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(limiter.check(a).is_ok());
+        assert!(limiter.check(a).is_ok());
+        assert!(limiter.check(a).unwrap_err() >= 1);
+        assert!(limiter.check("192.0.2.2".parse().unwrap()).is_ok());
+    }
+}

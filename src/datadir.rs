@@ -1,0 +1,173 @@
+//! The data directory: the database, the signing key, and the signed-root
+//! state file. A new log is created only in an empty (or absent) directory;
+//! a used directory with a missing part is refused, because going on would
+//! start a different log under the same name.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use lucent_core::Hash;
+use lucent_core::note::SigningKey;
+
+use crate::storage::DATABASE_FILE;
+
+pub const KEY_FILE: &str = "log.key";
+pub const STATE_FILE: &str = "signed-root";
+const STATE_HEADER: &str = "lucent-signed-root/v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataDirError {
+    #[error(
+        "{dir} is not empty and holds no lucent log; refusing to create a log there (use an empty or new directory)"
+    )]
+    Foreign { dir: PathBuf },
+    #[error(
+        "{dir} holds a lucent log but {missing} is missing; refusing to start. Restore it from your backup (see README, \
+         Backups): creating it anew would start a different log"
+    )]
+    Missing { dir: PathBuf, missing: &'static str },
+    #[error("the signing key {path} is not valid: {reason}")]
+    BadKey { path: PathBuf, reason: String },
+    #[error("the state file {path} is not valid: {reason}")]
+    BadState { path: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
+    move |source| DataDirError::Io { path: path.to_owned(), source }
+}
+
+/// The last root this log signed, as the state file records it. It is
+/// written and fsynced before the root is committed, so a database that is
+/// behind it is a restored backup (or a crash mid-publication, which
+/// publication repeats exactly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedState {
+    pub period_end: i64,
+    pub size: u64,
+    pub root: Hash,
+}
+
+/// An opened data directory.
+pub struct DataDir {
+    path: PathBuf,
+    pub key: SigningKey,
+    /// `None` until the first root is signed.
+    pub state: Option<SignedState>,
+    /// True when this call created the log.
+    pub created: bool,
+}
+
+impl DataDir {
+    /// Opens the data directory at `path`, creating a new log with a new key
+    /// named `origin` if the directory is empty or absent.
+    pub fn open_or_create(path: &Path, origin: &str) -> Result<DataDir, DataDirError> {
+        fs::create_dir_all(path).map_err(io(path))?;
+        let has = |name: &str| path.join(name).exists();
+        let ours = [KEY_FILE, STATE_FILE, DATABASE_FILE];
+        if !ours.iter().any(|name| has(name)) {
+            let empty = fs::read_dir(path).map_err(io(path))?.next().is_none();
+            if !empty {
+                return Err(DataDirError::Foreign { dir: path.to_owned() });
+            }
+            return DataDir::create(path, origin);
+        }
+        for (name, missing) in [
+            (KEY_FILE, "the signing key (log.key)"),
+            (DATABASE_FILE, "the database (lucent.db)"),
+            (STATE_FILE, "the signed-root state file (signed-root)"),
+        ] {
+            if !has(name) {
+                return Err(DataDirError::Missing { dir: path.to_owned(), missing });
+            }
+        }
+        let key_path = path.join(KEY_FILE);
+        let key_text = fs::read_to_string(&key_path).map_err(io(&key_path))?;
+        let key = SigningKey::parse(key_text.trim_end())
+            .map_err(|e| DataDirError::BadKey { path: key_path.clone(), reason: e.to_string() })?;
+        let state = read_state(&path.join(STATE_FILE))?;
+        Ok(DataDir { path: path.to_owned(), key, state, created: false })
+    }
+
+    fn create(path: &Path, origin: &str) -> Result<DataDir, DataDirError> {
+        let key = SigningKey::generate(origin, &mut rand::rng())
+            .map_err(|e| DataDirError::BadKey { path: path.join(KEY_FILE), reason: e.to_string() })?;
+        let key_path = path.join(KEY_FILE);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&key_path)
+            .map_err(io(&key_path))?;
+        writeln!(file, "{key}").and_then(|()| file.sync_all()).map_err(io(&key_path))?;
+        let dir = DataDir { path: path.to_owned(), key, state: None, created: true };
+        dir.write_state(None)?;
+        Ok(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.path.join(DATABASE_FILE)
+    }
+
+    /// Records the last signed root durably: write a temporary file, fsync
+    /// it, rename it over the old one, fsync the directory.
+    pub fn write_state(&self, state: Option<&SignedState>) -> Result<(), DataDirError> {
+        let text = match state {
+            None => format!("{STATE_HEADER}\nnone\n"),
+            Some(s) => format!("{STATE_HEADER}\n{}\n{}\n{}\n", s.period_end, s.size, s.root.to_base64()),
+        };
+        let tmp = self.path.join(format!("{STATE_FILE}.tmp"));
+        let mut file = File::create(&tmp).map_err(io(&tmp))?;
+        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io(&tmp))?;
+        let target = self.path.join(STATE_FILE);
+        fs::rename(&tmp, &target).map_err(io(&target))?;
+        File::open(&self.path).and_then(|d| d.sync_all()).map_err(io(&self.path))
+    }
+}
+
+fn read_state(path: &Path) -> Result<Option<SignedState>, DataDirError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let bad = |reason: &str| DataDirError::BadState { path: path.to_owned(), reason: reason.to_owned() };
+    let mut lines = text.lines();
+    if lines.next() != Some(STATE_HEADER) {
+        return Err(bad("unknown format"));
+    }
+    let lines: Vec<&str> = lines.collect();
+    match lines[..] {
+        ["none"] => Ok(None),
+        [period_end, size, root] => Ok(Some(SignedState {
+            period_end: period_end.parse().map_err(|_| bad("the period end is not a number"))?,
+            size: size.parse().map_err(|_| bad("the size is not a number"))?,
+            root: Hash::from_base64(root).map_err(|_| bad("the root is not a base64 hash"))?,
+        })),
+        _ => Err(bad("expected a period end, a size and a root")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open_or_create(dir.path(), "example.com/log").unwrap();
+        assert!(data.created);
+        fs::write(dir.path().join(DATABASE_FILE), b"").unwrap();
+        let state = SignedState { period_end: 86_400, size: 7, root: Hash([9; 32]) };
+        data.write_state(Some(&state)).unwrap();
+        let again = DataDir::open_or_create(dir.path(), "example.com/log").unwrap();
+        assert!(!again.created);
+        assert_eq!(again.state, Some(state));
+        assert_eq!(again.key.verifier_key(), data.key.verifier_key());
+        let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+    }
+}

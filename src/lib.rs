@@ -1,0 +1,14 @@
+//! lucent: a transparent telemetry log. Reports travel
+//! HTTP ([`api`]) → validation ([`lucent_core::record`]) → the single writer
+//! ([`sequencer`]) → pending rows ([`storage`]) → the period's publication
+//! ([`sequencer`]) → tiles, roots and receipts served by [`api`].
+
+pub mod api;
+pub mod clock;
+pub mod datadir;
+pub mod period;
+pub mod sequencer;
+pub mod server;
+pub mod storage;
+
+pub use lucent_core as core;

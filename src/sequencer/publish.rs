@@ -1,0 +1,151 @@
+//! Closing a period: the pending records of the period, ordered by
+//! deployment, chained into entries, appended to the tree and its tiles,
+//! and covered by a signed root, in one transaction.
+
+use std::collections::BTreeMap;
+
+use lucent_core::Hash;
+use lucent_core::checkpoint::Checkpoint;
+use lucent_core::record::{Record, chain_entries};
+use lucent_core::tiles::{encode_hash_tile, tile_slot};
+
+use super::writer::{StartupError, Writer};
+use crate::datadir::SignedState;
+use crate::period::{day_closed_by, instant};
+use crate::storage::tiles::split_hashes;
+use crate::storage::{Publication, RootRow, StorageError};
+
+/// Why a period could not be closed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("writing the state file: {0}")]
+    State(#[from] crate::datadir::DataDirError),
+    #[error(
+        "publishing the period ending {period_end} gives root {computed} at size {size}, but the state file \
+         records root {recorded} at size {recorded_size}; refusing to sign a different history"
+    )]
+    Diverged { period_end: i64, computed: Hash, size: u64, recorded: Hash, recorded_size: u64 },
+}
+
+impl From<PublishError> for StartupError {
+    fn from(e: PublishError) -> StartupError {
+        match e {
+            PublishError::Storage(e) => StartupError::Storage(e),
+            PublishError::State(e) => StartupError::DataDir(e),
+            diverged @ PublishError::Diverged { .. } => StartupError::TreeMismatch(diverged.to_string()),
+        }
+    }
+}
+
+impl Writer {
+    /// Closes every period that has ended by the writer's clock, in order.
+    pub(super) async fn publish_due(&mut self) -> Result<(), PublishError> {
+        loop {
+            let end = self.config.period.next_end_after(self.last_end);
+            if self.config.clock.now() < instant(end) {
+                return Ok(());
+            }
+            self.publish(end).await?;
+        }
+    }
+
+    async fn publish(&mut self, period_end: i64) -> Result<(), PublishError> {
+        let mut tx = self.store.begin().await?;
+        let mut records = Vec::new();
+        for pending in tx.pending_until(period_end).await? {
+            let record = Record::parse(&pending.record)
+                .map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
+            records.push(record);
+        }
+        let entries = chain_entries(self.last_leaf, records);
+
+        let mut tree = self.tree.clone();
+        let first_index = tree.size();
+        // Tile hashes formed by the new leaves, by tile, in position order.
+        let mut grown: BTreeMap<(u8, u64), Vec<(u8, Hash)>> = BTreeMap::new();
+        for entry in &entries {
+            tree.append(entry.leaf_hash, |id, hash| {
+                if let Some(slot) = tile_slot(id) {
+                    grown.entry((slot.tile_level, slot.tile_index)).or_default().push((slot.position, hash));
+                }
+            });
+        }
+        let mut tiles = Vec::with_capacity(grown.len());
+        for ((level, index), hashes) in grown {
+            let mut tile = match tx.tile(level, index).await? {
+                Some(bytes) => split_hashes(&bytes)?,
+                None => Vec::new(),
+            };
+            for (position, hash) in hashes {
+                if usize::from(position) != tile.len() {
+                    let reason = format!("tile {level}/{index} has {} hashes, not {position}", tile.len());
+                    return Err(StorageError::Corrupt(reason).into());
+                }
+                tile.push(hash);
+            }
+            tiles.push((level, index, encode_hash_tile(&tile)));
+        }
+
+        let (size, root) = (tree.size(), tree.root());
+        if let Some(expected) = &self.expected
+            && expected.period_end == period_end
+            && (expected.size != size || expected.root != root)
+        {
+            return Err(PublishError::Diverged {
+                period_end,
+                computed: root,
+                size,
+                recorded: expected.root,
+                recorded_size: expected.size,
+            });
+        }
+        let checkpoint = Checkpoint::new(self.origin.clone(), size, root)
+            .sign(&self.config.key)
+            .expect("the log key signs its checkpoints");
+        let root_row = RootRow {
+            period_end,
+            day: day_closed_by(period_end).to_string(),
+            size: size as i64,
+            root_hash: root.0.to_vec(),
+            checkpoint,
+        };
+        let rows: Vec<(Vec<u8>, i64)> = entries
+            .iter()
+            .map(|e| (e.bytes.clone(), record_key(&e.record_hash)))
+            .collect();
+        tx.publish(&Publication { first_index, entries: &rows, tiles: &tiles, root: &root_row }).await?;
+        // The state file is durable before the root is: a database can then
+        // never hold a signed root the state file does not know.
+        let state = SignedState { period_end, size, root };
+        tokio::task::block_in_place(|| self.config.data_dir.write_state(Some(&state)))?;
+        tx.commit().await?;
+
+        self.expected = None;
+        self.last_leaf = entries.last().map_or(self.last_leaf, |e| e.leaf_hash);
+        self.tree = tree;
+        self.last_end = period_end;
+        tracing::info!(day = %root_row.day, size, entries = entries.len(), "published a root");
+        Ok(())
+    }
+}
+
+/// The first 8 bytes of a record hash, as the `entries.record_key` column
+/// stores them.
+pub fn record_key(record_hash: &Hash) -> i64 {
+    i64::from_be_bytes(record_hash.0[..8].try_into().expect("8 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_key_is_the_first_eight_bytes() {
+        let mut hash = Hash::ZERO;
+        hash.0[0] = 0x80;
+        hash.0[7] = 1;
+        assert_eq!(record_key(&hash), i64::MIN + 1);
+    }
+}

@@ -1,0 +1,292 @@
+//! The writer task: group commit of reports, and the publication loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lucent_core::Hash;
+use lucent_core::checkpoint::open_checkpoint;
+use lucent_core::hash::leaf_hash;
+use lucent_core::merkle::CompactRange;
+use lucent_core::note::SigningKey;
+use lucent_core::record::{Entry, Record, Report, record_hash};
+use tokio::sync::mpsc;
+
+use super::{Command, Outcome, OutcomeKind, QUEUE_CAPACITY, Sequencer, SubmitError};
+use crate::clock::Clock;
+use crate::datadir::{DataDir, SignedState};
+use crate::period::{Period, day_of, instant};
+use crate::storage::tiles::TileNodes;
+use crate::storage::{LogInfo, ReadStore, StorageError, WriteStore};
+
+/// Reports committed in one transaction, at most.
+const MAX_BATCH: usize = 1024;
+
+/// What the writer needs besides storage.
+pub struct WriterConfig {
+    pub clock: Arc<dyn Clock>,
+    pub period: Period,
+    pub key: Arc<SigningKey>,
+    pub data_dir: DataDir,
+}
+
+/// Why the log could not be opened for writing. Each message says what is
+/// wrong and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("the state file: {0}")]
+    DataDir(#[from] crate::datadir::DataDirError),
+    #[error(
+        "the database belongs to the log {found:?}, but the signing key is for {expected:?}; \
+         the data directory mixes two logs"
+    )]
+    WrongLog { expected: String, found: String },
+    #[error(
+        "the database is behind the last root this log signed (size {signed_size}, period ending {signed_end}; \
+         the database has size {db_size}, period ending {db_end}). This looks like a restored backup: signing \
+         from it would fork the log. Restore a database at least as recent as the state file (see README, Backups)"
+    )]
+    DatabaseBehind { signed_size: u64, signed_end: i64, db_size: u64, db_end: i64 },
+    #[error(
+        "the state file is older than the database (state: period ending {state_end}; database: {db_end}); \
+         it was replaced or restored from an old backup"
+    )]
+    StateBehind { state_end: i64, db_end: i64 },
+    #[error("the stored tree does not match the last signed root: {0}")]
+    TreeMismatch(String),
+}
+
+/// The single writer.
+pub struct Writer {
+    pub(super) store: WriteStore,
+    pub(super) read: ReadStore,
+    pub(super) config: WriterConfig,
+    pub(super) origin: String,
+    /// The published tree.
+    pub(super) tree: CompactRange,
+    /// The leaf hash of the last published entry (`prev` of the next).
+    pub(super) last_leaf: Hash,
+    /// The end of the last closed period (the inception for a new log).
+    pub(super) last_end: i64,
+    /// A root the state file records but the database lacks: the next
+    /// publication must reproduce it exactly (a crash between the state file
+    /// and the commit), or the writer stops before signing anything.
+    pub(super) expected: Option<SignedState>,
+}
+
+impl Writer {
+    /// Opens the log for writing: creates it in a new data directory, else
+    /// checks that the database, the tiles and the state file agree. Then
+    /// closes every period that ended while the server was down.
+    pub async fn start(
+        mut store: WriteStore,
+        read: ReadStore,
+        config: WriterConfig,
+    ) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StartupError> {
+        let origin = config.key.name().to_owned();
+        let verifier_key = config.key.verifier_key();
+        let info = match store.log_info().await? {
+            Some(info) => info,
+            None => {
+                let now = config.clock.now();
+                let inception = config.period.end_of_period_containing(now) - config.period.seconds();
+                let info = LogInfo { origin: origin.clone(), verifier_key: verifier_key.to_string(), inception };
+                store.create_log(&info).await?;
+                info
+            }
+        };
+        if info.origin != origin || info.verifier_key != verifier_key.to_string() {
+            return Err(StartupError::WrongLog { expected: verifier_key.to_string(), found: info.verifier_key });
+        }
+        let last_root = store.last_root().await?;
+        let (size, last_end) = match &last_root {
+            Some(root) => (root.size as u64, root.period_end),
+            None => (0, info.inception),
+        };
+        let tree = TileNodes::compute(&read, |nodes| CompactRange::load(size, nodes))
+            .await
+            .map_err(|e| StartupError::TreeMismatch(e.to_string()))?;
+        let last_leaf = match store.last_entry().await? {
+            Some((index, entry)) if index + 1 == size => leaf_hash(&entry),
+            None if size == 0 => Hash::ZERO,
+            other => {
+                let count = other.map_or(0, |(index, _)| index + 1);
+                return Err(StartupError::TreeMismatch(format!("{count} entries are stored, the root has {size}")));
+            }
+        };
+        if let Some(root) = &last_root {
+            let checkpoint = open_checkpoint(&root.checkpoint, &verifier_key)
+                .map_err(|e| StartupError::TreeMismatch(format!("the last signed checkpoint: {e}")))?;
+            if checkpoint.size != size || checkpoint.root != tree.root() || root.root_hash != tree.root().0 {
+                return Err(StartupError::TreeMismatch(format!(
+                    "the tiles give root {} at size {size}; the checkpoint says {} at size {}",
+                    tree.root(),
+                    checkpoint.root,
+                    checkpoint.size
+                )));
+            }
+        }
+        let expected = check_state(&config, &last_root, size, last_end, &tree)?;
+        let (queue, commands) = mpsc::channel(QUEUE_CAPACITY);
+        let mut writer = Writer { store, read, config, origin, tree, last_leaf, last_end, expected };
+        writer.publish_due().await?;
+        Ok((Sequencer { queue }, tokio::spawn(writer.run(commands))))
+    }
+
+    /// Serves the queue until every [`Sequencer`] is dropped, then closes
+    /// the database. Periods are closed as they end.
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        loop {
+            let next_end = self.config.period.next_end_after(self.last_end);
+            let first = tokio::select! {
+                biased;
+                () = self.config.clock.sleep_until(instant(next_end)) => None,
+                command = commands.recv() => match command {
+                    Some(command) => Some(command),
+                    None => break,
+                },
+            };
+            if let Err(e) = self.publish_due().await {
+                tracing::error!(error = %e, "publishing failed; retrying in a second");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let Some(first) = first else { continue };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match commands.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            self.handle(batch).await;
+        }
+        crate::storage::close(self.store, self.read).await;
+        tracing::info!("writer stopped; database closed");
+    }
+
+    async fn handle(&mut self, batch: Vec<Command>) {
+        let mut reports = Vec::with_capacity(batch.len());
+        let mut syncs = Vec::new();
+        for command in batch {
+            match command {
+                Command::Submit { report, reply } => reports.push((report, reply)),
+                Command::Sync(reply) => syncs.push(reply),
+            }
+        }
+        if !reports.is_empty() {
+            let (reports, replies): (Vec<_>, Vec<_>) = reports.into_iter().unzip();
+            let answers = match self.accept(&reports).await {
+                Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                Err(e) => {
+                    tracing::error!(error = %e, "committing reports failed");
+                    let error = match e {
+                        StorageError::Full => SubmitError::StorageFull,
+                        _ => SubmitError::Failed,
+                    };
+                    vec![Err(error); replies.len()]
+                }
+            };
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let _ = reply.send(answer);
+            }
+        }
+        for reply in syncs {
+            let _ = reply.send(());
+        }
+    }
+
+    /// Stores a batch of reports in one transaction and returns, after the
+    /// commit, what each one became.
+    async fn accept(&mut self, reports: &[Report]) -> Result<Vec<Outcome>, StorageError> {
+        // The writer's clock at the commit decides the day; it never runs
+        // behind a period that is already closed.
+        let now = self.config.clock.now().max(instant(self.last_end));
+        let day = day_of(now);
+        let day_text = day.to_string();
+        let period_end = self.config.period.end_of_period_containing(now);
+        let day_start = day.0.midnight().assume_utc().unix_timestamp();
+        // Only periods shorter than a day can have published today's reports.
+        let published_today = self.last_end > day_start;
+        let mut tx = self.store.begin().await?;
+        let mut outcomes = Vec::with_capacity(reports.len());
+        for report in reports {
+            let record = report.to_record(day);
+            let bytes = record.to_bytes();
+            let deployment = record.deployment.0;
+            let stored = match published_today {
+                true => published_record(&mut tx, &record).await?,
+                false => None,
+            };
+            let stored = match stored {
+                Some(stored) => Some(stored),
+                None => tx
+                    .insert_pending(&day_text, &deployment.0, period_end, &bytes)
+                    .await?
+                    .map(|c| (c.record, c.period_end)),
+            };
+            let (kind, bytes, publish_after) = match stored {
+                None => (OutcomeKind::Accepted, bytes, period_end),
+                Some((first, end)) if first == bytes => (OutcomeKind::Replayed, first, end),
+                Some((first, end)) => (OutcomeKind::Conflict, first, end),
+            };
+            outcomes.push(Outcome { kind, day, deployment: record.deployment, record_hash: record_hash(&bytes), record: bytes, publish_after });
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// The record a deployment already has in the log for this record's day.
+async fn published_record(
+    tx: &mut crate::storage::WriteTx<'_>,
+    record: &Record,
+) -> Result<Option<(Vec<u8>, i64)>, StorageError> {
+    let hex = record.deployment.to_string();
+    for (index, bytes) in tx.entries_by_deployment_prefix(&hex[..8]).await? {
+        let entry = Entry::parse(&bytes).map_err(|e| StorageError::Corrupt(format!("entry {index}: {e}")))?;
+        if entry.record.deployment == record.deployment && entry.record.day == record.day {
+            return Ok(Some((entry.record.to_bytes(), tx.period_end_covering(index).await?)));
+        }
+    }
+    Ok(None)
+}
+
+/// Compares the state file with the database (see [`StartupError`]).
+fn check_state(
+    config: &WriterConfig,
+    last_root: &Option<crate::storage::RootRow>,
+    size: u64,
+    last_end: i64,
+    tree: &CompactRange,
+) -> Result<Option<SignedState>, StartupError> {
+    let db_end = last_root.as_ref().map_or(i64::MIN, |r| r.period_end);
+    let Some(state) = config.data_dir.state.clone() else {
+        return match last_root {
+            None => Ok(None),
+            Some(_) => Err(StartupError::StateBehind { state_end: i64::MIN, db_end }),
+        };
+    };
+    let behind = StartupError::DatabaseBehind {
+        signed_size: state.size,
+        signed_end: state.period_end,
+        db_size: size,
+        db_end: last_end,
+    };
+    match state.period_end.cmp(&db_end) {
+        std::cmp::Ordering::Equal if state.size == size && state.root == tree.root() => Ok(None),
+        std::cmp::Ordering::Equal => Err(StartupError::TreeMismatch(format!(
+            "the state file records root {} at size {}; the database has {} at size {size}",
+            state.root,
+            state.size,
+            tree.root()
+        ))),
+        std::cmp::Ordering::Less => Err(StartupError::StateBehind { state_end: state.period_end, db_end }),
+        // One publication ahead: the server stopped between writing the state
+        // file and committing; publishing that period again must give the
+        // same root. Anything further behind is a restored backup.
+        std::cmp::Ordering::Greater if config.period.next_end_after(last_end) == state.period_end => Ok(Some(state)),
+        std::cmp::Ordering::Greater => Err(behind),
+    }
+}
+

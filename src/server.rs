@@ -1,0 +1,137 @@
+//! `lucent serve`: opens the data directory, starts the writer, serves HTTP,
+//! and shuts down in order (stop accepting, commit what is queued, close the
+//! database).
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use lucent_core::note::VerifierKey;
+
+use crate::api::{self, AppState, RateLimiter, TrustedProxies};
+use crate::clock::Clock;
+use crate::datadir::{DataDir, DataDirError};
+use crate::period::Period;
+use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
+
+/// Everything `serve` needs to know.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub origin: String,
+    pub publish_period: Period,
+    /// Reports per minute per client address; `None` turns the limit off.
+    pub rate_limit: Option<NonZeroU32>,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("opening the database: {0}")]
+    Database(#[from] crate::storage::StorageError),
+    #[error(
+        "this data directory holds the log {found:?}, but --origin is {given:?}; pass --origin {found} \
+         (an origin is fixed when its log is created)"
+    )]
+    OriginMismatch { found: String, given: String },
+    #[error("listening on {address}: {source}")]
+    Listen { address: String, source: std::io::Error },
+}
+
+/// A server that is running.
+pub struct RunningServer {
+    pub address: SocketAddr,
+    pub verifier_key: VerifierKey,
+    pub sequencer: Sequencer,
+    stop: oneshot::Sender<()>,
+    http: JoinHandle<std::io::Result<()>>,
+    writer: JoinHandle<()>,
+}
+
+/// Starts the server: the returned value is running and listening.
+pub async fn start(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, ServeError> {
+    let data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
+    if data_dir.key.name() != config.origin {
+        return Err(ServeError::OriginMismatch { found: data_dir.key.name().to_owned(), given: config.origin });
+    }
+    let key = Arc::new(data_dir.key.clone());
+    let verifier_key = key.verifier_key();
+    let (write, read) = crate::storage::open(&data_dir.database_path(), data_dir.created).await?;
+    let writer_config =
+        WriterConfig { clock, period: config.publish_period, key: key.clone(), data_dir };
+    let (sequencer, writer) = Writer::start(write, read.clone(), writer_config).await?;
+
+    let rate_limiter = config
+        .rate_limit
+        .map(|limit| RateLimiter::per_minute(limit, TrustedProxies(config.trusted_proxies.clone())));
+    let state = Arc::new(AppState {
+        sequencer: sequencer.clone(),
+        read,
+        key,
+        origin: verifier_key.name().to_owned(),
+        rate_limiter,
+    });
+    spawn_forgetting(&state);
+    let acceptor = TcpListener::bind(config.listen.clone())
+        .into_acceptor()
+        .await
+        .map_err(|source| ServeError::Listen { address: config.listen.clone(), source })?;
+    let address = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .expect("a TCP listener has a socket address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = api::app(state);
+    let http = tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(app, async { let _ = stopped.await; }, Some(Duration::from_secs(10)))
+            .await
+    });
+    tracing::info!(%address, verifier_key = %verifier_key, "lucent is serving");
+    Ok(RunningServer { address, verifier_key, sequencer, stop, http, writer })
+}
+
+/// Drops rate-limiter entries that are idle, so addresses stay in memory
+/// for minutes only.
+fn spawn_forgetting(state: &Arc<AppState>) {
+    let state = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            if let Some(limiter) = &state.rate_limiter {
+                limiter.forget_idle();
+            }
+        }
+    });
+}
+
+impl RunningServer {
+    /// Stops accepting requests, lets the writer commit what is queued, and
+    /// closes the database.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        match self.http.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the HTTP server failed"),
+            Err(e) => tracing::error!(error = %e, "the HTTP server task failed"),
+        }
+        drop(self.sequencer);
+        if let Err(e) = self.writer.await {
+            tracing::error!(error = %e, "the writer task failed");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The read side: a pool of read-only connections. It sees only committed
+//! data, and the API above it serves only what a signed root covers.
+
+use sqlx::SqlitePool;
+
+use super::Result;
+
+/// The log's identity, written once at creation.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LogInfo {
+    pub origin: String,
+    pub verifier_key: String,
+    /// Unix seconds at which the first period began.
+    pub inception: i64,
+}
+
+/// A signed root.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RootRow {
+    pub period_end: i64,
+    pub day: String,
+    pub size: i64,
+    pub root_hash: Vec<u8>,
+    pub checkpoint: String,
+}
+
+/// A published entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub index: u64,
+    pub entry: Vec<u8>,
+}
+
+/// The read-only pool.
+#[derive(Clone)]
+pub struct ReadStore {
+    pool: SqlitePool,
+}
+
+impl ReadStore {
+    pub(super) fn new(pool: SqlitePool) -> ReadStore {
+        ReadStore { pool }
+    }
+
+    pub async fn latest_root(&self) -> Result<Option<RootRow>> {
+        Ok(sqlx::query_as(
+            "SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn roots(&self) -> Result<Vec<RootRow>> {
+        Ok(sqlx::query_as("SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The last root that closes within `day`.
+    pub async fn root_of_day(&self, day: &str) -> Result<Option<RootRow>> {
+        Ok(sqlx::query_as(
+            "SELECT period_end, day, size, root_hash, checkpoint FROM roots WHERE day = ? \
+             ORDER BY period_end DESC LIMIT 1",
+        )
+        .bind(day)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Published entries whose record_key (first 8 bytes of record_hash)
+    /// matches; the caller checks the full hash.
+    pub async fn entries_by_record_key(&self, record_key: i64) -> Result<Vec<StoredEntry>> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT idx, entry FROM entries WHERE record_key = ?")
+            .bind(record_key)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(idx, entry)| StoredEntry { index: idx as u64, entry }).collect())
+    }
+
+    pub async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
+            .bind(level)
+            .bind(index as i64)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
+
+impl ReadStore {
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,193 @@
+//! The write side: only the sequencer holds a [`WriteStore`], so SQLite sees
+//! one writer and never answers "database is locked".
+
+use sqlx::{Connection, Row, Sqlite, SqliteConnection, Transaction};
+
+use super::Result;
+use super::read::{LogInfo, RootRow};
+
+/// The one write connection.
+pub struct WriteStore {
+    conn: SqliteConnection,
+}
+
+/// A write transaction, begun IMMEDIATE so it holds the write lock from the
+/// start. Dropped without [`WriteTx::commit`], it rolls back.
+pub struct WriteTx<'c> {
+    tx: Transaction<'c, Sqlite>,
+}
+
+/// A report already stored for the same deployment and day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub record: Vec<u8>,
+    pub period_end: i64,
+}
+
+/// A pending record, as publication reads it.
+pub struct PendingRecord {
+    pub record: Vec<u8>,
+}
+
+/// Everything one publication writes.
+pub struct Publication<'a> {
+    pub first_index: u64,
+    pub entries: &'a [(Vec<u8>, i64)],
+    pub tiles: &'a [(u8, u64, Vec<u8>)],
+    pub root: &'a RootRow,
+}
+
+impl WriteStore {
+    pub(super) fn new(conn: SqliteConnection) -> WriteStore {
+        WriteStore { conn }
+    }
+
+    pub(super) fn into_connection(self) -> SqliteConnection {
+        self.conn
+    }
+
+    pub async fn begin(&mut self) -> Result<WriteTx<'_>> {
+        let tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx })
+    }
+
+    pub async fn log_info(&mut self) -> Result<Option<LogInfo>> {
+        Ok(sqlx::query_as("SELECT origin, verifier_key, inception FROM log WHERE id = 1")
+            .fetch_optional(&mut self.conn)
+            .await?)
+    }
+
+    pub async fn create_log(&mut self, info: &LogInfo) -> Result<()> {
+        sqlx::query("INSERT INTO log (id, origin, verifier_key, inception) VALUES (1, ?, ?, ?)")
+            .bind(&info.origin)
+            .bind(&info.verifier_key)
+            .bind(info.inception)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn last_root(&mut self) -> Result<Option<RootRow>> {
+        Ok(sqlx::query_as(
+            "SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end DESC LIMIT 1",
+        )
+        .fetch_optional(&mut self.conn)
+        .await?)
+    }
+
+    /// The entry with the highest index, and the number of entries.
+    pub async fn last_entry(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
+        let row: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT idx, entry FROM entries ORDER BY idx DESC LIMIT 1")
+            .fetch_optional(&mut self.conn)
+            .await?;
+        Ok(row.map(|(idx, entry)| (idx as u64, entry)))
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
+            .bind(level)
+            .bind(index as i64)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    /// Stores a pending record unless the deployment already reported that
+    /// day, in which case the stored record is returned.
+    pub async fn insert_pending(
+        &mut self,
+        day: &str,
+        deployment: &[u8],
+        period_end: i64,
+        record: &[u8],
+    ) -> Result<Option<Conflict>> {
+        let inserted = sqlx::query(
+            "INSERT INTO pending (day, deployment, period_end, record) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(day)
+        .bind(deployment)
+        .bind(period_end)
+        .bind(record)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let (record, period_end) =
+            sqlx::query_as("SELECT record, period_end FROM pending WHERE day = ? AND deployment = ?")
+                .bind(day)
+                .bind(deployment)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        Ok(Some(Conflict { record, period_end }))
+    }
+
+    /// The records whose periods end at or before `period_end`, in
+    /// deployment order.
+    pub async fn pending_until(&mut self, period_end: i64) -> Result<Vec<PendingRecord>> {
+        let rows = sqlx::query("SELECT record FROM pending WHERE period_end <= ? ORDER BY deployment")
+            .bind(period_end)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows.into_iter().map(|row| PendingRecord { record: row.get(0) }).collect())
+    }
+
+    /// Writes a publication: entries, grown tiles, the root; and removes the
+    /// records it published from `pending`.
+    pub async fn publish(&mut self, publication: &Publication<'_>) -> Result<()> {
+        for (offset, (entry, record_key)) in publication.entries.iter().enumerate() {
+            sqlx::query("INSERT INTO entries (idx, entry, record_key) VALUES (?, ?, ?)")
+                .bind((publication.first_index + offset as u64) as i64)
+                .bind(entry)
+                .bind(record_key)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        for (level, index, hashes) in publication.tiles {
+            sqlx::query("INSERT OR REPLACE INTO tiles (level, idx, hashes) VALUES (?, ?, ?)")
+                .bind(level)
+                .bind(*index as i64)
+                .bind(hashes)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        let root = publication.root;
+        sqlx::query("DELETE FROM pending WHERE period_end <= ?")
+            .bind(root.period_end)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("INSERT INTO roots (period_end, day, size, root_hash, checkpoint) VALUES (?, ?, ?, ?, ?)")
+            .bind(root.period_end)
+            .bind(&root.day)
+            .bind(root.size)
+            .bind(&root.root_hash)
+            .bind(&root.checkpoint)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Published entries whose `deployment` starts with these 8 hex digits.
+    pub async fn entries_by_deployment_prefix(&mut self, prefix8: &str) -> Result<Vec<(u64, Vec<u8>)>> {
+        let rows: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT idx, entry FROM entries WHERE substr(entry, 35, 8) = ? ORDER BY idx")
+                .bind(prefix8.as_bytes())
+                .fetch_all(&mut *self.tx)
+                .await?;
+        Ok(rows.into_iter().map(|(idx, entry)| (idx as u64, entry)).collect())
+    }
+
+    /// The end of the period whose root first covered entry `index`.
+    pub async fn period_end_covering(&mut self, index: u64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT min(period_end) FROM roots WHERE size > ?")
+            .bind(index as i64)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+}
