@@ -20,8 +20,11 @@ CREATE TABLE pending (
     -- Unix seconds at which the covering root is signed.
     period_end INTEGER NOT NULL,
     record BLOB NOT NULL,
+    -- SHA-256 of record, so that a receipt request can say "pending".
+    record_hash BLOB NOT NULL,
     PRIMARY KEY (day, deployment)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX pending_by_record_hash ON pending (record_hash);
 
 -- Published entries; idx is the leaf index. record_key is the first 8
 -- bytes of record_hash (big-endian, signed), enough to find a receipt.

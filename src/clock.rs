@@ -39,7 +39,10 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: OffsetDateTime) -> ManualClock {
-        ManualClock { now: Arc::new(Mutex::new(start)), changed: watch::Sender::new(start) }
+        ManualClock {
+            now: Arc::new(Mutex::new(start)),
+            changed: watch::Sender::new(start),
+        }
     }
 
     pub fn set(&self, instant: OffsetDateTime) {

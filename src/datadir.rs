@@ -33,11 +33,17 @@ pub enum DataDirError {
     #[error("the state file {path} is not valid: {reason}")]
     BadState { path: PathBuf, reason: String },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
-    move |source| DataDirError::Io { path: path.to_owned(), source }
+    move |source| DataDirError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// The last root this log signed, as the state file records it. It is
@@ -71,7 +77,9 @@ impl DataDir {
         if !ours.iter().any(|name| has(name)) {
             let empty = fs::read_dir(path).map_err(io(path))?.next().is_none();
             if !empty {
-                return Err(DataDirError::Foreign { dir: path.to_owned() });
+                return Err(DataDirError::Foreign {
+                    dir: path.to_owned(),
+                });
             }
             return DataDir::create(path, origin);
         }
@@ -81,20 +89,33 @@ impl DataDir {
             (STATE_FILE, "the signed-root state file (signed-root)"),
         ] {
             if !has(name) {
-                return Err(DataDirError::Missing { dir: path.to_owned(), missing });
+                return Err(DataDirError::Missing {
+                    dir: path.to_owned(),
+                    missing,
+                });
             }
         }
         let key_path = path.join(KEY_FILE);
         let key_text = fs::read_to_string(&key_path).map_err(io(&key_path))?;
-        let key = SigningKey::parse(key_text.trim_end())
-            .map_err(|e| DataDirError::BadKey { path: key_path.clone(), reason: e.to_string() })?;
+        let key = SigningKey::parse(key_text.trim_end()).map_err(|e| DataDirError::BadKey {
+            path: key_path.clone(),
+            reason: e.to_string(),
+        })?;
         let state = read_state(&path.join(STATE_FILE))?;
-        Ok(DataDir { path: path.to_owned(), key, state, created: false })
+        Ok(DataDir {
+            path: path.to_owned(),
+            key,
+            state,
+            created: false,
+        })
     }
 
     fn create(path: &Path, origin: &str) -> Result<DataDir, DataDirError> {
-        let key = SigningKey::generate(origin, &mut rand::rng())
-            .map_err(|e| DataDirError::BadKey { path: path.join(KEY_FILE), reason: e.to_string() })?;
+        let key =
+            SigningKey::generate(origin, &mut rand::rng()).map_err(|e| DataDirError::BadKey {
+                path: path.join(KEY_FILE),
+                reason: e.to_string(),
+            })?;
         let key_path = path.join(KEY_FILE);
         let mut file = OpenOptions::new()
             .write(true)
@@ -102,10 +123,16 @@ impl DataDir {
             .mode(0o600)
             .open(&key_path)
             .map_err(io(&key_path))?;
-        writeln!(file, "{key}").and_then(|()| file.sync_all()).map_err(io(&key_path))?;
-        let dir = DataDir { path: path.to_owned(), key, state: None, created: true };
-        dir.write_state(None)?;
-        Ok(dir)
+        writeln!(file, "{}", key.to_private_text())
+            .and_then(|()| file.sync_all())
+            .map_err(io(&key_path))?;
+        write_state(path, None)?;
+        Ok(DataDir {
+            path: path.to_owned(),
+            key,
+            state: None,
+            created: true,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -115,26 +142,37 @@ impl DataDir {
     pub fn database_path(&self) -> PathBuf {
         self.path.join(DATABASE_FILE)
     }
+}
 
-    /// Records the last signed root durably: write a temporary file, fsync
-    /// it, rename it over the old one, fsync the directory.
-    pub fn write_state(&self, state: Option<&SignedState>) -> Result<(), DataDirError> {
-        let text = match state {
-            None => format!("{STATE_HEADER}\nnone\n"),
-            Some(s) => format!("{STATE_HEADER}\n{}\n{}\n{}\n", s.period_end, s.size, s.root.to_base64()),
-        };
-        let tmp = self.path.join(format!("{STATE_FILE}.tmp"));
-        let mut file = File::create(&tmp).map_err(io(&tmp))?;
-        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io(&tmp))?;
-        let target = self.path.join(STATE_FILE);
-        fs::rename(&tmp, &target).map_err(io(&target))?;
-        File::open(&self.path).and_then(|d| d.sync_all()).map_err(io(&self.path))
-    }
+/// Records the last signed root durably in the data directory `dir`: write
+/// a temporary file, fsync it, rename it over the old one, fsync the
+/// directory.
+pub fn write_state(dir: &Path, state: Option<&SignedState>) -> Result<(), DataDirError> {
+    let text = match state {
+        None => format!("{STATE_HEADER}\nnone\n"),
+        Some(s) => format!(
+            "{STATE_HEADER}\n{}\n{}\n{}\n",
+            s.period_end,
+            s.size,
+            s.root.to_base64()
+        ),
+    };
+    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
+    let mut file = File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io(&tmp))?;
+    let target = dir.join(STATE_FILE);
+    fs::rename(&tmp, &target).map_err(io(&target))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
 fn read_state(path: &Path) -> Result<Option<SignedState>, DataDirError> {
     let text = fs::read_to_string(path).map_err(io(path))?;
-    let bad = |reason: &str| DataDirError::BadState { path: path.to_owned(), reason: reason.to_owned() };
+    let bad = |reason: &str| DataDirError::BadState {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
     let mut lines = text.lines();
     if lines.next() != Some(STATE_HEADER) {
         return Err(bad("unknown format"));
@@ -143,7 +181,9 @@ fn read_state(path: &Path) -> Result<Option<SignedState>, DataDirError> {
     match lines[..] {
         ["none"] => Ok(None),
         [period_end, size, root] => Ok(Some(SignedState {
-            period_end: period_end.parse().map_err(|_| bad("the period end is not a number"))?,
+            period_end: period_end
+                .parse()
+                .map_err(|_| bad("the period end is not a number"))?,
             size: size.parse().map_err(|_| bad("the size is not a number"))?,
             root: Hash::from_base64(root).map_err(|_| bad("the root is not a base64 hash"))?,
         })),
@@ -161,13 +201,22 @@ mod tests {
         let data = DataDir::open_or_create(dir.path(), "example.com/log").unwrap();
         assert!(data.created);
         fs::write(dir.path().join(DATABASE_FILE), b"").unwrap();
-        let state = SignedState { period_end: 86_400, size: 7, root: Hash([9; 32]) };
-        data.write_state(Some(&state)).unwrap();
+        let state = SignedState {
+            period_end: 86_400,
+            size: 7,
+            root: Hash([9; 32]),
+        };
+        write_state(dir.path(), Some(&state)).unwrap();
         let again = DataDir::open_or_create(dir.path(), "example.com/log").unwrap();
         assert!(!again.created);
         assert_eq!(again.state, Some(state));
         assert_eq!(again.key.verifier_key(), data.key.verifier_key());
-        let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        let mode = fs::metadata(dir.path().join(KEY_FILE))
+            .unwrap()
+            .permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
     }
 }

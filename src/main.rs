@@ -8,14 +8,18 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use lucent::clock::SystemClock;
+use lucent::clock::{Clock, ManualClock, SystemClock};
 use lucent::core::note::SigningKey;
 use lucent::core::record::Nonce;
 use lucent::period::Period;
 use lucent::server::{self, ServeConfig};
 
 #[derive(Parser)]
-#[command(name = "lucent", version, about = "A transparent telemetry log with signed daily roots")]
+#[command(
+    name = "lucent",
+    version,
+    about = "A transparent telemetry log with signed daily roots"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -58,6 +62,9 @@ struct ServeArgs {
     /// Addresses of reverse proxies whose X-Forwarded-For is believed.
     #[arg(long, env = "LUCENT_TRUSTED_PROXY", value_delimiter = ',')]
     trusted_proxy: Vec<IpAddr>,
+    /// For tests and demos only: a clock stopped at this RFC 3339 instant.
+    #[arg(long, env = "LUCENT_FROZEN_CLOCK", hide = true)]
+    frozen_clock: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -73,16 +80,18 @@ impl Default for ServeArgs {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
         None => serve(ServeArgs::default()).await,
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Keygen { name }) => {
             let key = SigningKey::generate(&name, &mut rand::rng()).context("making a key")?;
-            println!("{key}");
+            println!("{}", key.to_private_text());
             println!("{}", key.verifier_key());
             Ok(())
         }
@@ -95,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let frozen_clock = args.frozen_clock.clone();
     let config = ServeConfig {
         listen: args.listen,
         data_dir: args.data_dir,
@@ -103,7 +113,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_limit: NonZeroU32::new(args.rate_limit),
         trusted_proxies: args.trusted_proxy,
     };
-    let running = server::start(config, Arc::new(SystemClock)).await?;
+    let clock: Arc<dyn Clock> = match frozen_clock {
+        None => Arc::new(SystemClock),
+        Some(at) => {
+            let at =
+                time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
+                    .context("--frozen-clock is an RFC 3339 instant")?;
+            Arc::new(ManualClock::new(at))
+        }
+    };
+    let running = server::start(config, clock).await?;
     println!("lucent listening on http://{}", running.address);
     println!("verifier key: {}", running.verifier_key);
     shutdown_signal().await;
@@ -113,8 +132,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn shutdown_signal() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}

@@ -24,7 +24,9 @@ pub enum PeriodError {
 }
 
 impl Period {
-    pub const DAY: Period = Period { seconds: SECONDS_PER_DAY };
+    pub const DAY: Period = Period {
+        seconds: SECONDS_PER_DAY,
+    };
 
     pub fn from_seconds(seconds: i64) -> Result<Period, PeriodError> {
         if seconds <= 0 || SECONDS_PER_DAY % seconds != 0 {
@@ -55,7 +57,9 @@ impl FromStr for Period {
     type Err = PeriodError;
 
     fn from_str(text: &str) -> Result<Period, PeriodError> {
-        let split = text.find(|c: char| !c.is_ascii_digit()).ok_or(PeriodError::Syntax)?;
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or(PeriodError::Syntax)?;
         let (number, unit) = text.split_at(split);
         let number: i64 = number.parse().map_err(|_| PeriodError::Syntax)?;
         let unit_seconds = match unit {
@@ -65,7 +69,11 @@ impl FromStr for Period {
             "d" => SECONDS_PER_DAY,
             _ => return Err(PeriodError::Syntax),
         };
-        Period::from_seconds(number.checked_mul(unit_seconds).ok_or(PeriodError::Syntax)?)
+        Period::from_seconds(
+            number
+                .checked_mul(unit_seconds)
+                .ok_or(PeriodError::Syntax)?,
+        )
     }
 }
 
@@ -118,8 +126,14 @@ mod tests {
         assert_eq!("10s".parse::<Period>().unwrap().seconds(), 10);
         assert_eq!("1m".parse::<Period>().unwrap().seconds(), 60);
         assert_eq!("24h".parse::<Period>(), Ok(Period::DAY));
-        assert_eq!("7s".parse::<Period>(), Err(PeriodError::DoesNotDivideDay(7)));
-        assert_eq!("48h".parse::<Period>(), Err(PeriodError::DoesNotDivideDay(172_800)));
+        assert_eq!(
+            "7s".parse::<Period>(),
+            Err(PeriodError::DoesNotDivideDay(7))
+        );
+        assert_eq!(
+            "48h".parse::<Period>(),
+            Err(PeriodError::DoesNotDivideDay(172_800))
+        );
         for bad in ["", "s", "10", "-10s", "10 s", "1w"] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");
         }
@@ -129,11 +143,23 @@ mod tests {
     fn periods_are_half_open() {
         let day = Period::DAY;
         let midnight = datetime!(2026-11-25 00:00:00 UTC);
-        assert_eq!(rfc3339(day.end_of_period_containing(midnight - time::Duration::nanoseconds(1))), "2026-11-25T00:00:00Z");
-        assert_eq!(rfc3339(day.end_of_period_containing(midnight)), "2026-11-26T00:00:00Z");
-        assert_eq!(day_closed_by(midnight.unix_timestamp()).to_string(), "2026-11-24");
+        assert_eq!(
+            rfc3339(day.end_of_period_containing(midnight - time::Duration::nanoseconds(1))),
+            "2026-11-25T00:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(day.end_of_period_containing(midnight)),
+            "2026-11-26T00:00:00Z"
+        );
+        assert_eq!(
+            day_closed_by(midnight.unix_timestamp()).to_string(),
+            "2026-11-24"
+        );
         let ten = Period::from_seconds(10).unwrap();
-        assert_eq!(ten.end_of_period_containing(datetime!(2026-11-25 00:00:09 UTC)) % 10, 0);
+        assert_eq!(
+            ten.end_of_period_containing(datetime!(2026-11-25 00:00:09 UTC)) % 10,
+            0
+        );
         assert_eq!(ten.next_end_after(100), 110);
         assert_eq!(ten.next_end_after(105), 110);
     }

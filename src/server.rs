@@ -46,7 +46,10 @@ pub enum ServeError {
     )]
     OriginMismatch { found: String, given: String },
     #[error("listening on {address}: {source}")]
-    Listen { address: String, source: std::io::Error },
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
 }
 
 /// A server that is running.
@@ -60,21 +63,31 @@ pub struct RunningServer {
 }
 
 /// Starts the server: the returned value is running and listening.
-pub async fn start(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, ServeError> {
+pub async fn start(
+    config: ServeConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServeError> {
     let data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
     if data_dir.key.name() != config.origin {
-        return Err(ServeError::OriginMismatch { found: data_dir.key.name().to_owned(), given: config.origin });
+        return Err(ServeError::OriginMismatch {
+            found: data_dir.key.name().to_owned(),
+            given: config.origin,
+        });
     }
     let key = Arc::new(data_dir.key.clone());
     let verifier_key = key.verifier_key();
     let (write, read) = crate::storage::open(&data_dir.database_path(), data_dir.created).await?;
-    let writer_config =
-        WriterConfig { clock, period: config.publish_period, key: key.clone(), data_dir };
+    let writer_config = WriterConfig {
+        clock,
+        period: config.publish_period,
+        key: key.clone(),
+        data_dir,
+    };
     let (sequencer, writer) = Writer::start(write, read.clone(), writer_config).await?;
 
-    let rate_limiter = config
-        .rate_limit
-        .map(|limit| RateLimiter::per_minute(limit, TrustedProxies(config.trusted_proxies.clone())));
+    let rate_limiter = config.rate_limit.map(|limit| {
+        RateLimiter::per_minute(limit, TrustedProxies(config.trusted_proxies.clone()))
+    });
     let state = Arc::new(AppState {
         sequencer: sequencer.clone(),
         read,
@@ -86,7 +99,10 @@ pub async fn start(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
     let acceptor = TcpListener::bind(config.listen.clone())
         .into_acceptor()
         .await
-        .map_err(|source| ServeError::Listen { address: config.listen.clone(), source })?;
+        .map_err(|source| ServeError::Listen {
+            address: config.listen.clone(),
+            source,
+        })?;
     let address = acceptor
         .local_addr()
         .first()
@@ -96,11 +112,24 @@ pub async fn start(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
     let app = api::app(state);
     let http = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(app, async { let _ = stopped.await; }, Some(Duration::from_secs(10)))
+            .run_with_graceful_shutdown(
+                app,
+                async {
+                    let _ = stopped.await;
+                },
+                Some(Duration::from_secs(10)),
+            )
             .await
     });
     tracing::info!(%address, verifier_key = %verifier_key, "lucent is serving");
-    Ok(RunningServer { address, verifier_key, sequencer, stop, http, writer })
+    Ok(RunningServer {
+        address,
+        verifier_key,
+        sequencer,
+        stop,
+        http,
+        writer,
+    })
 }
 
 /// Drops rate-limiter entries that are idle, so addresses stay in memory

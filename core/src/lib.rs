@@ -3,13 +3,13 @@
 //! proofs, tiles, signed notes, checkpoints, tlog-proofs, records, entries) is
 //! produced and parsed here, and tested against `shared/testvectors/`.
 
+pub mod checkpoint;
 pub mod hash;
 pub mod merkle;
-pub mod tiles;
 pub mod note;
-pub mod checkpoint;
 pub mod promise;
-pub mod tlog_proof;
 pub mod record;
+pub mod tiles;
+pub mod tlog_proof;
 
 pub use hash::Hash;

@@ -399,13 +399,15 @@ impl FromStr for SigningKey {
     }
 }
 
-impl fmt::Display for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+// No `Display`: the private text is written only where asked for by name,
+// so that a careless log line cannot leak it.
+impl SigningKey {
+    /// The secret text form `PRIVATE+KEY+<name>+<hex key id>+<base64>`.
+    pub fn to_private_text(&self) -> String {
         let mut blob = [0u8; 33];
         blob[0] = KeyType::Ed25519.byte();
         blob[1..].copy_from_slice(self.key.as_bytes());
-        write!(
-            f,
+        format!(
             "{PRIVATE_KEY_PREFIX}{}+{}+{}",
             self.name,
             self.key_id,

@@ -193,7 +193,10 @@ pub enum ParseError {
     #[error("the body is not a UTF-8 JSON object: {0}")]
     Body(String),
     #[error("field `{field}`: {problem}")]
-    Field { field: String, problem: FieldProblem },
+    Field {
+        field: String,
+        problem: FieldProblem,
+    },
     #[error("the entry is not in canonical form")]
     NotCanonical,
 }
@@ -208,7 +211,10 @@ impl ParseError {
     }
 
     fn field_problem(field: &str, problem: FieldProblem) -> ParseError {
-        ParseError::Field { field: field.to_owned(), problem }
+        ParseError::Field {
+            field: field.to_owned(),
+            problem,
+        }
     }
 }
 
@@ -225,7 +231,10 @@ impl Nonce {
         // hyphenated one first.
         let bytes = text.as_bytes();
         let hyphens_ok = bytes.len() == 36
-            && bytes.iter().enumerate().all(|(i, &b)| (b == b'-') == matches!(i, 8 | 13 | 18 | 23));
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| (b == b'-') == matches!(i, 8 | 13 | 18 | 23));
         if !hyphens_ok {
             return Err(RULE);
         }
@@ -277,12 +286,17 @@ pub struct ProductVersion(String);
 impl ProductVersion {
     pub fn parse(text: &str) -> Result<ProductVersion, FieldProblem> {
         if text.contains('+') {
-            return Err(FieldProblem::Rule("build metadata (+…) is not accepted in a version"));
+            return Err(FieldProblem::Rule(
+                "build metadata (+…) is not accepted in a version",
+            ));
         }
-        let parsed = semver::Version::parse(text)
-            .map_err(|_| FieldProblem::Rule("a version is SemVer 2.0.0 MAJOR.MINOR.PATCH[-PRERELEASE]"))?;
+        let parsed = semver::Version::parse(text).map_err(|_| {
+            FieldProblem::Rule("a version is SemVer 2.0.0 MAJOR.MINOR.PATCH[-PRERELEASE]")
+        })?;
         if parsed.pre.len() > MAX_PRERELEASE_LEN {
-            return Err(FieldProblem::Rule("the pre-release part of a version is at most 20 bytes"));
+            return Err(FieldProblem::Rule(
+                "the pre-release part of a version is at most 20 bytes",
+            ));
         }
         Ok(ProductVersion(text.to_owned()))
     }
@@ -312,7 +326,9 @@ impl Count {
         let digits = raw.strip_prefix('-').unwrap_or(raw);
         let is_integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
         if !is_integer {
-            return Err(FieldProblem::WrongType { expected: "an integer" });
+            return Err(FieldProblem::WrongType {
+                expected: "an integer",
+            });
         }
         if raw.starts_with('-') {
             return Err(FieldProblem::OutOfRange { rule: RULE });
@@ -344,7 +360,13 @@ impl Day {
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.0;
-        write!(f, "{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        )
     }
 }
 
@@ -384,14 +406,18 @@ impl<'de> serde::Deserialize<'de> for RawObject<'de> {
 
 impl<'a> RawObject<'a> {
     fn parse(body: &'a [u8]) -> Result<RawObject<'a>, ParseError> {
-        let text = std::str::from_utf8(body).map_err(|_| ParseError::Body("the body is not UTF-8".into()))?;
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ParseError::Body("the body is not UTF-8".into()))?;
         serde_json::from_str(text).map_err(|e| ParseError::Body(e.to_string()))
     }
 
     /// Checks names against the scopes allowed, refusing unknown and
     /// duplicate keys, and returns each allowed field's raw value (if
     /// present) in [`FIELDS`] order.
-    fn fields(&self, allowed: impl Fn(&FieldDef) -> bool) -> Result<Vec<(&'static FieldDef, Option<&'a str>)>, ParseError> {
+    fn fields(
+        &self,
+        allowed: impl Fn(&FieldDef) -> bool,
+    ) -> Result<Vec<(&'static FieldDef, Option<&'a str>)>, ParseError> {
         for (i, (name, _)) in self.0.iter().enumerate() {
             if !field(name).is_some_and(&allowed) {
                 return Err(ParseError::field_problem(name, FieldProblem::Unknown));
@@ -403,7 +429,15 @@ impl<'a> RawObject<'a> {
         Ok(FIELDS
             .iter()
             .filter(|def| allowed(def))
-            .map(|def| (def, self.0.iter().find(|(name, _)| name == def.name).map(|(_, raw)| raw.get())))
+            .map(|def| {
+                (
+                    def,
+                    self.0
+                        .iter()
+                        .find(|(name, _)| name == def.name)
+                        .map(|(_, raw)| raw.get()),
+                )
+            })
             .collect())
     }
 }
@@ -422,7 +456,10 @@ struct ParsedFields {
 
 impl ParsedFields {
     /// Parses an object that must hold exactly the fields `allowed` selects.
-    fn parse(bytes: &[u8], allowed: impl Fn(&FieldDef) -> bool) -> Result<ParsedFields, ParseError> {
+    fn parse(
+        bytes: &[u8],
+        allowed: impl Fn(&FieldDef) -> bool,
+    ) -> Result<ParsedFields, ParseError> {
         let object = RawObject::parse(bytes)?;
         let mut parsed = ParsedFields::default();
         // Fields are checked in table order, so the error names the first
@@ -438,7 +475,9 @@ impl ParsedFields {
     fn set(&mut self, def: &FieldDef, raw: &str) -> Result<(), FieldProblem> {
         match def.kind {
             FieldKind::Nonce => self.nonce = Some(Nonce::parse(&parse_json_string(raw)?)?),
-            FieldKind::Version => self.version = Some(ProductVersion::parse(&parse_json_string(raw)?)?),
+            FieldKind::Version => {
+                self.version = Some(ProductVersion::parse(&parse_json_string(raw)?)?)
+            }
             FieldKind::Count => self.counts.push(Count::parse_json(raw)?),
             FieldKind::Schema => {
                 if Count::parse_json(raw)?.get() != SCHEMA {
@@ -453,19 +492,26 @@ impl ParsedFields {
     }
 
     fn counts(&self) -> [Count; 3] {
-        self.counts[..].try_into().expect("FIELDS has three count fields")
+        self.counts[..]
+            .try_into()
+            .expect("FIELDS has three count fields")
     }
 }
 
 fn parse_hex_hash(raw: &str) -> Result<Hash, FieldProblem> {
-    Hash::from_hex(&parse_json_string(raw)?).map_err(|_| FieldProblem::Rule("a hash is 64 lowercase hex digits"))
+    Hash::from_hex(&parse_json_string(raw)?)
+        .map_err(|_| FieldProblem::Rule("a hash is 64 lowercase hex digits"))
 }
 
 fn parse_json_string(raw: &str) -> Result<String, FieldProblem> {
     if !raw.starts_with('"') {
-        return Err(FieldProblem::WrongType { expected: "a string" });
+        return Err(FieldProblem::WrongType {
+            expected: "a string",
+        });
     }
-    serde_json::from_str(raw).map_err(|_| FieldProblem::WrongType { expected: "a string" })
+    serde_json::from_str(raw).map_err(|_| FieldProblem::WrongType {
+        expected: "a string",
+    })
 }
 
 impl Report {
@@ -532,7 +578,11 @@ impl CanonicalObject {
     }
 
     fn string(&mut self, key: &str, value: &str) {
-        debug_assert!(value.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'));
+        debug_assert!(
+            value
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        );
         self.key(key);
         self.0.push(b'"');
         self.0.extend_from_slice(value.as_bytes());
@@ -575,7 +625,9 @@ impl Record {
 
     /// Parses record bytes back, requiring them to be canonical.
     pub fn parse(bytes: &[u8]) -> Result<Record, ParseError> {
-        let (record, prev) = parse_stored(bytes, |def| matches!(def.scope, FieldScope::SentAndStored | FieldScope::Record))?;
+        let (record, prev) = parse_stored(bytes, |def| {
+            matches!(def.scope, FieldScope::SentAndStored | FieldScope::Record)
+        })?;
         debug_assert!(prev.is_none());
         Ok(record)
     }
@@ -596,11 +648,17 @@ impl Entry {
     /// exactly the entry fields, each valid, schema 1, canonical bytes.
     pub fn parse(bytes: &[u8]) -> Result<Entry, ParseError> {
         let (record, prev) = parse_stored(bytes, FieldDef::is_stored)?;
-        Ok(Entry { record, prev: prev.expect("prev is an entry field") })
+        Ok(Entry {
+            record,
+            prev: prev.expect("prev is an entry field"),
+        })
     }
 }
 
-fn parse_stored(bytes: &[u8], allowed: impl Fn(&FieldDef) -> bool) -> Result<(Record, Option<Hash>), ParseError> {
+fn parse_stored(
+    bytes: &[u8],
+    allowed: impl Fn(&FieldDef) -> bool,
+) -> Result<(Record, Option<Hash>), ParseError> {
     let fields = ParsedFields::parse(bytes, allowed)?;
     let [tokens_created, tokens_detokenized, grants_issued] = fields.counts();
     let record = Record {
@@ -641,7 +699,11 @@ pub fn chain_entries(prev: Hash, mut records: Vec<Record>) -> Vec<ChainedEntry> 
             let bytes = Entry { record, prev }.to_bytes();
             let leaf_hash = leaf_hash(&bytes);
             prev = leaf_hash;
-            ChainedEntry { bytes, leaf_hash, record_hash }
+            ChainedEntry {
+                bytes,
+                leaf_hash,
+                record_hash,
+            }
         })
         .collect()
 }
@@ -658,38 +720,78 @@ mod tests {
 
     #[test]
     fn every_sent_field_is_parsed_in_table_order() {
-        let sent: Vec<_> = FIELDS.iter().filter(|f| f.is_sent()).map(|f| f.name).collect();
-        assert_eq!(sent, ["nonce", "version", "tokens_created", "tokens_detokenized", "grants_issued"]);
+        let sent: Vec<_> = FIELDS
+            .iter()
+            .filter(|f| f.is_sent())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                "nonce",
+                "version",
+                "tokens_created",
+                "tokens_detokenized",
+                "grants_issued"
+            ]
+        );
     }
 
     #[test]
     fn count_json_forms() {
         assert_eq!(Count::parse_json("0"), Ok(Count(0)));
         assert_eq!(Count::parse_json("9007199254740991"), Ok(Count(MAX_COUNT)));
-        assert!(matches!(Count::parse_json("9007199254740992"), Err(FieldProblem::OutOfRange { .. })));
-        assert!(matches!(Count::parse_json("99999999999999999999999"), Err(FieldProblem::OutOfRange { .. })));
-        assert!(matches!(Count::parse_json("-0"), Err(FieldProblem::OutOfRange { .. })));
+        assert!(matches!(
+            Count::parse_json("9007199254740992"),
+            Err(FieldProblem::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            Count::parse_json("99999999999999999999999"),
+            Err(FieldProblem::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            Count::parse_json("-0"),
+            Err(FieldProblem::OutOfRange { .. })
+        ));
         for wrong in ["1.0", "1e1", "\"1\"", "true", "null", "[]", "{}"] {
-            assert!(matches!(Count::parse_json(wrong), Err(FieldProblem::WrongType { .. })), "{wrong}");
+            assert!(
+                matches!(
+                    Count::parse_json(wrong),
+                    Err(FieldProblem::WrongType { .. })
+                ),
+                "{wrong}"
+            );
         }
     }
 
     #[test]
     fn nonce_is_never_printed() {
-        let report = Report::parse(body("2873e12f-8ade-4977-93c5-57d19dc95a68", "1.0.0").as_bytes()).unwrap();
+        let report =
+            Report::parse(body("2873e12f-8ade-4977-93c5-57d19dc95a68", "1.0.0").as_bytes())
+                .unwrap();
         assert!(!format!("{report:?}").contains("2873e12f"));
     }
 
     #[test]
     fn entry_round_trip_and_canonical_check() {
-        let report = Report::parse(body("2873e12f-8ade-4977-93c5-57d19dc95a68", "1.0.0-rc.1").as_bytes()).unwrap();
+        let report =
+            Report::parse(body("2873e12f-8ade-4977-93c5-57d19dc95a68", "1.0.0-rc.1").as_bytes())
+                .unwrap();
         let record = report.to_record(Day::parse("2026-11-27").unwrap());
         assert_eq!(Record::parse(&record.to_bytes()), Ok(record.clone()));
-        let entry = Entry { record, prev: Hash([7; 32]) };
+        let entry = Entry {
+            record,
+            prev: Hash([7; 32]),
+        };
         let bytes = entry.to_bytes();
         assert_eq!(Entry::parse(&bytes), Ok(entry));
-        let spaced = String::from_utf8(bytes.clone()).unwrap().replacen(',', ", ", 1);
-        assert_eq!(Entry::parse(spaced.as_bytes()), Err(ParseError::NotCanonical));
+        let spaced = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replacen(',', ", ", 1);
+        assert_eq!(
+            Entry::parse(spaced.as_bytes()),
+            Err(ParseError::NotCanonical)
+        );
         // A record is not an entry, and an entry is not a record.
         assert!(Record::parse(&bytes).is_err());
     }
@@ -697,7 +799,13 @@ mod tests {
     #[test]
     fn day_is_strict() {
         assert_eq!(Day::parse("2026-02-28").unwrap().to_string(), "2026-02-28");
-        for bad in ["2026-2-28", "2026-02-30", "+2026-02-28", "20260228", " 2026-02-28"] {
+        for bad in [
+            "2026-2-28",
+            "2026-02-30",
+            "+2026-02-28",
+            "20260228",
+            " 2026-02-28",
+        ] {
             assert!(Day::parse(bad).is_err(), "{bad}");
         }
     }

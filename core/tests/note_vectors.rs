@@ -76,10 +76,12 @@ fn key_pairs_parse_format_and_match() {
         let skey = SigningKey::parse(skey_text).unwrap_or_else(|e| panic!("{skey_text}: {e}"));
         assert_eq!(skey.name(), name);
         assert_eq!(skey.key_id(), vkey.key_id());
-        assert_eq!(skey.to_string(), skey_text);
+        assert_eq!(skey.to_private_text(), skey_text);
         assert_eq!(skey.verifier_key(), vkey);
         assert_eq!(
-            SigningKey::from_seed(name, &seed).unwrap().to_string(),
+            SigningKey::from_seed(name, &seed)
+                .unwrap()
+                .to_private_text(),
             skey_text
         );
     }

@@ -13,8 +13,16 @@ fn deployment_hashes() {
     for case in cases {
         let nonce = Nonce::parse(case["nonce"].as_str().unwrap()).unwrap();
         let hashed = case["hashed"].as_str().unwrap();
-        assert_eq!(hashed.strip_prefix("lucent/deployment/v1:"), Some(nonce.as_str()));
-        assert_eq!(nonce.deployment().to_string(), case["deployment"].as_str().unwrap(), "{}", case["desc"]);
+        assert_eq!(
+            hashed.strip_prefix("lucent/deployment/v1:"),
+            Some(nonce.as_str())
+        );
+        assert_eq!(
+            nonce.deployment().to_string(),
+            case["deployment"].as_str().unwrap(),
+            "{}",
+            case["desc"]
+        );
     }
 }
 
@@ -25,19 +33,52 @@ fn valid_reports_give_the_exact_record() {
     assert!(cases.len() >= 9);
     for case in cases {
         let desc = case["desc"].as_str().unwrap();
-        let report = Report::parse(case["body"].as_str().unwrap().as_bytes()).unwrap_or_else(|e| panic!("{desc}: {e}"));
+        let report = Report::parse(case["body"].as_str().unwrap().as_bytes())
+            .unwrap_or_else(|e| panic!("{desc}: {e}"));
         let want = &case["report"];
-        assert_eq!(report.nonce.as_str(), want["nonce"].as_str().unwrap().to_ascii_lowercase(), "{desc}");
-        assert_eq!(report.version.as_str(), want["version"].as_str().unwrap(), "{desc}");
-        assert_eq!(report.tokens_created.get(), want["tokens_created"].as_u64().unwrap(), "{desc}");
-        assert_eq!(report.tokens_detokenized.get(), want["tokens_detokenized"].as_u64().unwrap(), "{desc}");
-        assert_eq!(report.grants_issued.get(), want["grants_issued"].as_u64().unwrap(), "{desc}");
+        assert_eq!(
+            report.nonce.as_str(),
+            want["nonce"].as_str().unwrap().to_ascii_lowercase(),
+            "{desc}"
+        );
+        assert_eq!(
+            report.version.as_str(),
+            want["version"].as_str().unwrap(),
+            "{desc}"
+        );
+        assert_eq!(
+            report.tokens_created.get(),
+            want["tokens_created"].as_u64().unwrap(),
+            "{desc}"
+        );
+        assert_eq!(
+            report.tokens_detokenized.get(),
+            want["tokens_detokenized"].as_u64().unwrap(),
+            "{desc}"
+        );
+        assert_eq!(
+            report.grants_issued.get(),
+            want["grants_issued"].as_u64().unwrap(),
+            "{desc}"
+        );
         let day = Day::parse(case["day"].as_str().unwrap()).unwrap();
         let record = report.to_record(day);
-        assert_eq!(record.deployment.to_string(), case["deployment"].as_str().unwrap(), "{desc}");
+        assert_eq!(
+            record.deployment.to_string(),
+            case["deployment"].as_str().unwrap(),
+            "{desc}"
+        );
         let bytes = record.to_bytes();
-        assert_eq!(std::str::from_utf8(&bytes).unwrap(), case["record"].as_str().unwrap(), "{desc}");
-        assert_eq!(record_hash(&bytes).to_hex(), case["record_hash"].as_str().unwrap(), "{desc}");
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            case["record"].as_str().unwrap(),
+            "{desc}"
+        );
+        assert_eq!(
+            record_hash(&bytes).to_hex(),
+            case["record_hash"].as_str().unwrap(),
+            "{desc}"
+        );
     }
 }
 

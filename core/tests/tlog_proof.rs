@@ -52,7 +52,7 @@ fn log_key_matches_its_derivation() {
     let seed = Hash::sha256(b"lucent test vector key");
     assert_eq!(seed.to_hex(), str_of(key, "seed_hex"));
     let from_seed = SigningKey::from_seed(&log.origin, &seed.0).unwrap();
-    assert_eq!(from_seed.to_string(), str_of(key, "private_key"));
+    assert_eq!(from_seed.to_private_text(), str_of(key, "private_key"));
     assert_eq!(from_seed.key_id().to_string(), str_of(key, "key_id"));
     assert_eq!(
         hex::encode(from_seed.verifier_key().public_key()),

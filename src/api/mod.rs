@@ -4,6 +4,7 @@
 
 mod problem;
 mod rate_limit;
+mod reads;
 mod reports;
 
 use std::sync::Arc;
@@ -31,12 +32,21 @@ pub struct AppState {
     pub rate_limiter: Option<RateLimiter>,
 }
 
-pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<reports::ReportsApi, ()> {
-    OpenApiService::new(reports::ReportsApi { state: state.clone() }, "lucent", env!("CARGO_PKG_VERSION"))
-        .description(
-            "A transparent telemetry log: daily usage reports kept in an append-only Merkle-tree log \
+pub fn openapi_service(
+    state: &Arc<AppState>,
+) -> OpenApiService<(reports::ReportsApi, reads::ReadsApi), ()> {
+    let apis = (
+        reports::ReportsApi {
+            state: state.clone(),
+        },
+        reads::ReadsApi {
+            state: state.clone(),
+        },
+    );
+    OpenApiService::new(apis, "lucent", env!("CARGO_PKG_VERSION")).description(
+        "A transparent telemetry log: daily usage reports kept in an append-only Merkle-tree log \
              with signed daily roots.",
-        )
+    )
 }
 
 /// The whole application.
@@ -44,7 +54,9 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     let api = openapi_service(&state);
     let spec = api.spec_endpoint();
     let docs = api.scalar();
-    let writes = rate_limit::Limit { state: state.clone() };
+    let writes = rate_limit::Limit {
+        state: state.clone(),
+    };
     Route::new()
         .nest("/", api.with(writes))
         .at("/openapi.json", spec.with(Cors::new()))
@@ -65,7 +77,11 @@ async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Res
     let started = Instant::now();
     let method = request.method().clone();
     let route = route_label(request.uri().path());
-    let response = next.call(request).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
+    let response = next
+        .call(request)
+        .await
+        .map(IntoResponse::into_response)
+        .unwrap_or_else(|e| e.into_response());
     tracing::info!(
         %method,
         route,
@@ -80,11 +96,34 @@ async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Res
 /// replaced by `*`: `/v1/receipts/*`, `/tile/*/*`.
 fn route_label(path: &str) -> String {
     const WORDS: &[&str] = &[
-        "", "v1", "reports", "receipts", "roots", "latest", "entries", "deployments", "proofs", "inclusion",
-        "consistency", "log", "stats", "tile", "checkpoint", "openapi.json", "docs", "healthz", "deployment",
+        "",
+        "v1",
+        "reports",
+        "receipts",
+        "roots",
+        "latest",
+        "entries",
+        "deployments",
+        "proofs",
+        "inclusion",
+        "consistency",
+        "log",
+        "stats",
+        "tile",
+        "checkpoint",
+        "openapi.json",
+        "docs",
+        "healthz",
+        "deployment",
     ];
     path.split('/')
-        .map(|segment| if WORDS.contains(&segment) { segment } else { "*" })
+        .map(|segment| {
+            if WORDS.contains(&segment) {
+                segment
+            } else {
+                "*"
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -97,7 +136,10 @@ mod tests {
     fn route_labels_hide_variable_parts() {
         assert_eq!(route_label("/v1/reports"), "/v1/reports");
         assert_eq!(route_label("/v1/receipts/0a1b"), "/v1/receipts/*");
-        assert_eq!(route_label("/v1/deployments/abcd/entries"), "/v1/deployments/*/entries");
+        assert_eq!(
+            route_label("/v1/deployments/abcd/entries"),
+            "/v1/deployments/*/entries"
+        );
         assert_eq!(route_label("/tile/0/x001/002.p/7"), "/tile/*/*/*/*");
     }
 }

@@ -2,8 +2,8 @@
 //! `application/problem+json`, naming the offending field. Internal details
 //! are logged, never sent.
 
-use poem::http::StatusCode;
 use poem::Response;
+use poem::http::StatusCode;
 use poem_openapi::Object;
 use serde::Serialize;
 
@@ -52,6 +52,8 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("{0}")]
     NotFound(String),
+    #[error("the record is pending: it will be published after {publish_after}")]
+    Pending { publish_after: String },
     #[error("{0}")]
     BadRequest(String),
     #[error("an internal error occurred")]
@@ -67,7 +69,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Saturated | ApiError::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::Pending { .. } => StatusCode::NOT_FOUND,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,7 +98,10 @@ impl ApiError {
                 ApiError::Conflict(promise) => Some((**promise).clone()),
                 _ => None,
             },
-            publish_after: None,
+            publish_after: match self {
+                ApiError::Pending { publish_after } => Some(publish_after.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -136,9 +141,10 @@ pub async fn into_problem(error: poem::Error) -> Response {
         tracing::error!(error = %error, "unhandled error");
     }
     let (detail, status) = match () {
-        () if error.is::<poem_openapi::error::ContentTypeError>() => {
-            (ApiError::UnsupportedMediaType.to_string(), StatusCode::UNSUPPORTED_MEDIA_TYPE)
-        }
+        () if error.is::<poem_openapi::error::ContentTypeError>() => (
+            ApiError::UnsupportedMediaType.to_string(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
         () if status.is_server_error() => (ApiError::Internal.to_string(), status),
         () => (error.to_string(), status),
     };

@@ -27,15 +27,20 @@ pub struct TrustedProxies(pub Vec<IpAddr>);
 
 impl RateLimiter {
     pub fn per_minute(limit: NonZeroU32, trusted: TrustedProxies) -> RateLimiter {
-        RateLimiter { limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(limit)), trusted }
+        RateLimiter {
+            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(limit)),
+            trusted,
+        }
     }
 
     /// Counts a report from `client`; the error holds the seconds to wait.
     fn check(&self, client: IpAddr) -> Result<(), u64> {
-        self.limiter.check_key(&bucket(client)).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            wait.as_secs() + 1
-        })
+        self.limiter
+            .check_key(&bucket(client))
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                wait.as_secs() + 1
+            })
     }
 
     /// Forgets addresses whose budget is full again.
@@ -76,7 +81,10 @@ fn client_address(request: &Request, trusted: &TrustedProxies) -> Option<IpAddr>
         .flat_map(|v| v.split(','))
         .filter_map(|hop| hop.trim().parse().ok())
         .collect();
-    hops.into_iter().rev().find(|hop| !trusted.0.contains(hop)).or(Some(peer))
+    hops.into_iter()
+        .rev()
+        .find(|hop| !trusted.0.contains(hop))
+        .or(Some(peer))
 }
 
 /// Applies the limit to `POST /v1/reports` only: reads are never limited.
@@ -88,7 +96,10 @@ impl<E: Endpoint> Middleware<E> for Limit {
     type Output = LimitEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        LimitEndpoint { inner, state: self.state.clone() }
+        LimitEndpoint {
+            inner,
+            state: self.state.clone(),
+        }
     }
 }
 
@@ -108,7 +119,10 @@ impl<E: Endpoint> Endpoint for LimitEndpoint<E> {
         {
             return Err(ApiError::RateLimited { retry_after }.into());
         }
-        self.inner.call(request).await.map(IntoResponse::into_response)
+        self.inner
+            .call(request)
+            .await
+            .map(IntoResponse::into_response)
     }
 }
 
@@ -129,7 +143,8 @@ mod tests {
 
     #[test]
     fn limits_per_address() {
-        let limiter = RateLimiter::per_minute(NonZeroU32::new(2).unwrap(), TrustedProxies::default());
+        let limiter =
+            RateLimiter::per_minute(NonZeroU32::new(2).unwrap(), TrustedProxies::default());
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         assert!(limiter.check(a).is_ok());
         assert!(limiter.check(a).is_ok());

@@ -79,10 +79,14 @@ impl ParsePayload for ReportBody {
             .into_bytes_limit(MAX_BODY)
             .await
             .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => ApiError::BodyTooLarge { limit: MAX_BODY },
+                poem::error::ReadBodyError::PayloadTooLarge => {
+                    ApiError::BodyTooLarge { limit: MAX_BODY }
+                }
                 _ => ApiError::BadRequest("the body could not be read".into()),
             })?;
-        Ok(ReportBody(Report::parse(&bytes).map_err(ApiError::InvalidReport)?))
+        Ok(ReportBody(
+            Report::parse(&bytes).map_err(ApiError::InvalidReport)?,
+        ))
     }
 }
 
@@ -97,20 +101,27 @@ fn description(def: &FieldDef) -> &'static str {
             .map(|f| &*String::leak(format!("{}. Rule: {}.", capitalize(f.purpose), f.rule)))
             .collect()
     });
-    let position = FIELDS.iter().position(|f| f.name == def.name).expect("a field of FIELDS");
+    let position = FIELDS
+        .iter()
+        .position(|f| f.name == def.name)
+        .expect("a field of FIELDS");
     all[position]
 }
 
 fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The report schema, from the same table that validates reports.
 fn report_schema() -> MetaSchema {
     let sent: Vec<&FieldDef> = FIELDS.iter().filter(|f| f.is_sent()).collect();
     let mut schema = MetaSchema::new("object");
-    schema.description = Some("A daily usage report. Exactly these fields; unknown and duplicate keys are refused.");
+    schema.description =
+        Some("A daily usage report. Exactly these fields; unknown and duplicate keys are refused.");
     schema.required = sent.iter().map(|f| f.name).collect();
     schema.additional_properties = Some(Box::new(MetaSchemaRef::Inline(Box::new(MetaSchema::ANY))));
     schema.properties = sent
@@ -119,7 +130,9 @@ fn report_schema() -> MetaSchema {
             let mut property = MetaSchema::new(f.json_type);
             property.description = Some(description(f));
             property.example = Some(match f.json_type {
-                "integer" => serde_json::Value::from(f.example.parse::<u64>().expect("integer example")),
+                "integer" => {
+                    serde_json::Value::from(f.example.parse::<u64>().expect("integer example"))
+                }
                 _ => serde_json::Value::from(f.example),
             });
             if f.json_type == "integer" {
@@ -145,11 +158,16 @@ impl ReportsApi {
     /// report again the same day answers 200 with the same promise.
     #[oai(path = "/v1/reports", method = "post", operation_id = "submitReport")]
     async fn submit(&self, body: ReportBody) -> poem::Result<SubmitResponse> {
-        let outcome = self.state.sequencer.submit(body.0).await.map_err(|e| match e {
-            SubmitError::Saturated => ApiError::Saturated,
-            SubmitError::StorageFull => ApiError::StorageUnavailable,
-            SubmitError::Failed => ApiError::Internal,
-        })?;
+        let outcome = self
+            .state
+            .sequencer
+            .submit(body.0)
+            .await
+            .map_err(|e| match e {
+                SubmitError::Saturated => ApiError::Saturated,
+                SubmitError::StorageFull => ApiError::StorageUnavailable,
+                SubmitError::Failed => ApiError::Internal,
+            })?;
         let promise = self.promise(&outcome)?;
         Ok(match outcome.kind {
             OutcomeKind::Accepted => SubmitResponse::Accepted(Json(promise)),

@@ -10,6 +10,7 @@ use lucent_core::Hash;
 use lucent_core::record::{Day, Deployment, Report};
 use tokio::sync::{mpsc, oneshot};
 
+pub use publish::record_key;
 pub use writer::{StartupError, Writer, WriterConfig};
 
 /// Reports waiting for the writer, at most; beyond this the server answers
@@ -52,7 +53,10 @@ pub enum SubmitError {
 }
 
 enum Command {
-    Submit { report: Report, reply: oneshot::Sender<Result<Outcome, SubmitError>> },
+    Submit {
+        report: Report,
+        reply: oneshot::Sender<Result<Outcome, SubmitError>>,
+    },
     /// Answered once every earlier command is done and every period that
     /// has ended is published.
     Sync(oneshot::Sender<()>),
@@ -68,10 +72,12 @@ impl Sequencer {
     /// Queues a report and waits until it is durable (or refused).
     pub async fn submit(&self, report: Report) -> Result<Outcome, SubmitError> {
         let (reply, answer) = oneshot::channel();
-        self.queue.try_send(Command::Submit { report, reply }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::Saturated,
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Failed,
-        })?;
+        self.queue
+            .try_send(Command::Submit { report, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Saturated,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::Failed,
+            })?;
         answer.await.unwrap_or(Err(SubmitError::Failed))
     }
 

@@ -10,7 +10,7 @@ use lucent_core::record::{Record, chain_entries};
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
 use super::writer::{StartupError, Writer};
-use crate::datadir::SignedState;
+use crate::datadir::{SignedState, write_state};
 use crate::period::{day_closed_by, instant};
 use crate::storage::tiles::split_hashes;
 use crate::storage::{Publication, RootRow, StorageError};
@@ -26,7 +26,13 @@ pub enum PublishError {
         "publishing the period ending {period_end} gives root {computed} at size {size}, but the state file \
          records root {recorded} at size {recorded_size}; refusing to sign a different history"
     )]
-    Diverged { period_end: i64, computed: Hash, size: u64, recorded: Hash, recorded_size: u64 },
+    Diverged {
+        period_end: i64,
+        computed: Hash,
+        size: u64,
+        recorded: Hash,
+        recorded_size: u64,
+    },
 }
 
 impl From<PublishError> for StartupError {
@@ -34,7 +40,9 @@ impl From<PublishError> for StartupError {
         match e {
             PublishError::Storage(e) => StartupError::Storage(e),
             PublishError::State(e) => StartupError::DataDir(e),
-            diverged @ PublishError::Diverged { .. } => StartupError::TreeMismatch(diverged.to_string()),
+            diverged @ PublishError::Diverged { .. } => {
+                StartupError::TreeMismatch(diverged.to_string())
+            }
         }
     }
 }
@@ -68,7 +76,10 @@ impl Writer {
         for entry in &entries {
             tree.append(entry.leaf_hash, |id, hash| {
                 if let Some(slot) = tile_slot(id) {
-                    grown.entry((slot.tile_level, slot.tile_index)).or_default().push((slot.position, hash));
+                    grown
+                        .entry((slot.tile_level, slot.tile_index))
+                        .or_default()
+                        .push((slot.position, hash));
                 }
             });
         }
@@ -80,7 +91,10 @@ impl Writer {
             };
             for (position, hash) in hashes {
                 if usize::from(position) != tile.len() {
-                    let reason = format!("tile {level}/{index} has {} hashes, not {position}", tile.len());
+                    let reason = format!(
+                        "tile {level}/{index} has {} hashes, not {position}",
+                        tile.len()
+                    );
                     return Err(StorageError::Corrupt(reason).into());
                 }
                 tile.push(hash);
@@ -115,11 +129,24 @@ impl Writer {
             .iter()
             .map(|e| (e.bytes.clone(), record_key(&e.record_hash)))
             .collect();
-        tx.publish(&Publication { first_index, entries: &rows, tiles: &tiles, root: &root_row }).await?;
+        tx.publish(&Publication {
+            first_index,
+            entries: &rows,
+            tiles: &tiles,
+            root: &root_row,
+        })
+        .await?;
         // The state file is durable before the root is: a database can then
         // never hold a signed root the state file does not know.
-        let state = SignedState { period_end, size, root };
-        tokio::task::block_in_place(|| self.config.data_dir.write_state(Some(&state)))?;
+        let state = SignedState {
+            period_end,
+            size,
+            root,
+        };
+        let dir = self.config.data_dir.path().to_owned();
+        tokio::task::spawn_blocking(move || write_state(&dir, Some(&state)))
+            .await
+            .expect("writing the state file does not panic")?;
         tx.commit().await?;
 
         self.expected = None;

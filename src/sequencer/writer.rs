@@ -47,7 +47,12 @@ pub enum StartupError {
          the database has size {db_size}, period ending {db_end}). This looks like a restored backup: signing \
          from it would fork the log. Restore a database at least as recent as the state file (see README, Backups)"
     )]
-    DatabaseBehind { signed_size: u64, signed_end: i64, db_size: u64, db_end: i64 },
+    DatabaseBehind {
+        signed_size: u64,
+        signed_end: i64,
+        db_size: u64,
+        db_end: i64,
+    },
     #[error(
         "the state file is older than the database (state: period ending {state_end}; database: {db_end}); \
          it was replaced or restored from an old backup"
@@ -90,14 +95,22 @@ impl Writer {
             Some(info) => info,
             None => {
                 let now = config.clock.now();
-                let inception = config.period.end_of_period_containing(now) - config.period.seconds();
-                let info = LogInfo { origin: origin.clone(), verifier_key: verifier_key.to_string(), inception };
+                let inception =
+                    config.period.end_of_period_containing(now) - config.period.seconds();
+                let info = LogInfo {
+                    origin: origin.clone(),
+                    verifier_key: verifier_key.to_string(),
+                    inception,
+                };
                 store.create_log(&info).await?;
                 info
             }
         };
         if info.origin != origin || info.verifier_key != verifier_key.to_string() {
-            return Err(StartupError::WrongLog { expected: verifier_key.to_string(), found: info.verifier_key });
+            return Err(StartupError::WrongLog {
+                expected: verifier_key.to_string(),
+                found: info.verifier_key,
+            });
         }
         let last_root = store.last_root().await?;
         let (size, last_end) = match &last_root {
@@ -112,13 +125,19 @@ impl Writer {
             None if size == 0 => Hash::ZERO,
             other => {
                 let count = other.map_or(0, |(index, _)| index + 1);
-                return Err(StartupError::TreeMismatch(format!("{count} entries are stored, the root has {size}")));
+                return Err(StartupError::TreeMismatch(format!(
+                    "{count} entries are stored, the root has {size}"
+                )));
             }
         };
         if let Some(root) = &last_root {
-            let checkpoint = open_checkpoint(&root.checkpoint, &verifier_key)
-                .map_err(|e| StartupError::TreeMismatch(format!("the last signed checkpoint: {e}")))?;
-            if checkpoint.size != size || checkpoint.root != tree.root() || root.root_hash != tree.root().0 {
+            let checkpoint = open_checkpoint(&root.checkpoint, &verifier_key).map_err(|e| {
+                StartupError::TreeMismatch(format!("the last signed checkpoint: {e}"))
+            })?;
+            if checkpoint.size != size
+                || checkpoint.root != tree.root()
+                || root.root_hash != tree.root().0
+            {
                 return Err(StartupError::TreeMismatch(format!(
                     "the tiles give root {} at size {size}; the checkpoint says {} at size {}",
                     tree.root(),
@@ -129,7 +148,16 @@ impl Writer {
         }
         let expected = check_state(&config, &last_root, size, last_end, &tree)?;
         let (queue, commands) = mpsc::channel(QUEUE_CAPACITY);
-        let mut writer = Writer { store, read, config, origin, tree, last_leaf, last_end, expected };
+        let mut writer = Writer {
+            store,
+            read,
+            config,
+            origin,
+            tree,
+            last_leaf,
+            last_end,
+            expected,
+        };
         writer.publish_due().await?;
         Ok((Sequencer { queue }, tokio::spawn(writer.run(commands))))
     }
@@ -213,6 +241,7 @@ impl Writer {
         for report in reports {
             let record = report.to_record(day);
             let bytes = record.to_bytes();
+            let hash = record_hash(&bytes);
             let deployment = record.deployment.0;
             let stored = match published_today {
                 true => published_record(&mut tx, &record).await?,
@@ -221,7 +250,7 @@ impl Writer {
             let stored = match stored {
                 Some(stored) => Some(stored),
                 None => tx
-                    .insert_pending(&day_text, &deployment.0, period_end, &bytes)
+                    .insert_pending(&day_text, &deployment.0, period_end, &bytes, &hash.0)
                     .await?
                     .map(|c| (c.record, c.period_end)),
             };
@@ -230,7 +259,19 @@ impl Writer {
                 Some((first, end)) if first == bytes => (OutcomeKind::Replayed, first, end),
                 Some((first, end)) => (OutcomeKind::Conflict, first, end),
             };
-            outcomes.push(Outcome { kind, day, deployment: record.deployment, record_hash: record_hash(&bytes), record: bytes, publish_after });
+            let record_hash = if kind == OutcomeKind::Conflict {
+                record_hash(&bytes)
+            } else {
+                hash
+            };
+            outcomes.push(Outcome {
+                kind,
+                day,
+                deployment: record.deployment,
+                record_hash,
+                record: bytes,
+                publish_after,
+            });
         }
         tx.commit().await?;
         Ok(outcomes)
@@ -244,9 +285,13 @@ async fn published_record(
 ) -> Result<Option<(Vec<u8>, i64)>, StorageError> {
     let hex = record.deployment.to_string();
     for (index, bytes) in tx.entries_by_deployment_prefix(&hex[..8]).await? {
-        let entry = Entry::parse(&bytes).map_err(|e| StorageError::Corrupt(format!("entry {index}: {e}")))?;
+        let entry = Entry::parse(&bytes)
+            .map_err(|e| StorageError::Corrupt(format!("entry {index}: {e}")))?;
         if entry.record.deployment == record.deployment && entry.record.day == record.day {
-            return Ok(Some((entry.record.to_bytes(), tx.period_end_covering(index).await?)));
+            return Ok(Some((
+                entry.record.to_bytes(),
+                tx.period_end_covering(index).await?,
+            )));
         }
     }
     Ok(None)
@@ -264,7 +309,10 @@ fn check_state(
     let Some(state) = config.data_dir.state.clone() else {
         return match last_root {
             None => Ok(None),
-            Some(_) => Err(StartupError::StateBehind { state_end: i64::MIN, db_end }),
+            Some(_) => Err(StartupError::StateBehind {
+                state_end: i64::MIN,
+                db_end,
+            }),
         };
     };
     let behind = StartupError::DatabaseBehind {
@@ -281,12 +329,18 @@ fn check_state(
             state.size,
             tree.root()
         ))),
-        std::cmp::Ordering::Less => Err(StartupError::StateBehind { state_end: state.period_end, db_end }),
+        std::cmp::Ordering::Less => Err(StartupError::StateBehind {
+            state_end: state.period_end,
+            db_end,
+        }),
         // One publication ahead: the server stopped between writing the state
         // file and committing; publishing that period again must give the
         // same root. Anything further behind is a restored backup.
-        std::cmp::Ordering::Greater if config.period.next_end_after(last_end) == state.period_end => Ok(Some(state)),
+        std::cmp::Ordering::Greater
+            if config.period.next_end_after(last_end) == state.period_end =>
+        {
+            Ok(Some(state))
+        }
         std::cmp::Ordering::Greater => Err(behind),
     }
 }
-

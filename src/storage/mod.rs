@@ -34,8 +34,15 @@ pub enum StorageError {
 impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> StorageError {
         // SQLITE_FULL (13) means no room: retryable once space returns.
-        let full = e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == "13");
-        if full { StorageError::Full } else { StorageError::Sqlx(e) }
+        let full = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == "13");
+        if full {
+            StorageError::Full
+        } else {
+            StorageError::Sqlx(e)
+        }
     }
 }
 
@@ -79,4 +86,3 @@ pub async fn close(write: WriteStore, read: ReadStore) {
         tracing::warn!(error = %e, "closing the database");
     }
 }
-

@@ -51,9 +51,11 @@ impl ReadStore {
     }
 
     pub async fn roots(&self) -> Result<Vec<RootRow>> {
-        Ok(sqlx::query_as("SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end")
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The last root that closes within `day`.
@@ -70,19 +72,57 @@ impl ReadStore {
     /// Published entries whose record_key (first 8 bytes of record_hash)
     /// matches; the caller checks the full hash.
     pub async fn entries_by_record_key(&self, record_key: i64) -> Result<Vec<StoredEntry>> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT idx, entry FROM entries WHERE record_key = ?")
-            .bind(record_key)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|(idx, entry)| StoredEntry { index: idx as u64, entry }).collect())
+        let rows: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT idx, entry FROM entries WHERE record_key = ?")
+                .bind(record_key)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, entry)| StoredEntry {
+                index: idx as u64,
+                entry,
+            })
+            .collect())
+    }
+
+    /// The first root that covers entry `index`: the root of its period.
+    pub async fn first_root_covering(&self, index: u64) -> Result<Option<RootRow>> {
+        Ok(sqlx::query_as(
+            "SELECT period_end, day, size, root_hash, checkpoint FROM roots WHERE size > ? \
+             ORDER BY period_end LIMIT 1",
+        )
+        .bind(index as i64)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// When a pending record with this hash will be published, if any.
+    pub async fn pending_period_end(&self, record_hash: &[u8]) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT period_end FROM pending WHERE record_hash = ?")
+                .bind(record_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn log_info(&self) -> Result<LogInfo> {
+        Ok(
+            sqlx::query_as("SELECT origin, verifier_key, inception FROM log WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
-        Ok(sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
-            .bind(level)
-            .bind(index as i64)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
+                .bind(level)
+                .bind(index as i64)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 }
 

@@ -62,7 +62,9 @@ impl TileNodes {
                 Err(ProofError::Reader(TileMiss::Missing(keys))) => {
                     for (level, index) in keys {
                         let bytes = store.tile(level, index).await?.ok_or_else(|| {
-                            StorageError::Corrupt(format!("hash tile {level}/{index} is not stored"))
+                            StorageError::Corrupt(format!(
+                                "hash tile {level}/{index} is not stored"
+                            ))
                         })?;
                         nodes.tiles.insert((level, index), split_hashes(&bytes)?);
                     }
@@ -90,7 +92,13 @@ pub enum ComputeError {
 /// The hashes of a stored tile.
 pub fn split_hashes(bytes: &[u8]) -> Result<Vec<Hash>> {
     if bytes.is_empty() || bytes.len() % Hash::LEN != 0 {
-        return Err(StorageError::Corrupt(format!("a stored tile is {} bytes", bytes.len())));
+        return Err(StorageError::Corrupt(format!(
+            "a stored tile is {} bytes",
+            bytes.len()
+        )));
     }
-    Ok(bytes.chunks_exact(Hash::LEN).map(|c| Hash::from_slice(c).expect("32-byte chunk")).collect())
+    Ok(bytes
+        .chunks_exact(Hash::LEN)
+        .map(|c| Hash::from_slice(c).expect("32-byte chunk"))
+        .collect())
 }

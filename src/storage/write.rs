@@ -52,9 +52,11 @@ impl WriteStore {
     }
 
     pub async fn log_info(&mut self) -> Result<Option<LogInfo>> {
-        Ok(sqlx::query_as("SELECT origin, verifier_key, inception FROM log WHERE id = 1")
-            .fetch_optional(&mut self.conn)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT origin, verifier_key, inception FROM log WHERE id = 1")
+                .fetch_optional(&mut self.conn)
+                .await?,
+        )
     }
 
     pub async fn create_log(&mut self, info: &LogInfo) -> Result<()> {
@@ -77,9 +79,10 @@ impl WriteStore {
 
     /// The entry with the highest index, and the number of entries.
     pub async fn last_entry(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
-        let row: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT idx, entry FROM entries ORDER BY idx DESC LIMIT 1")
-            .fetch_optional(&mut self.conn)
-            .await?;
+        let row: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT idx, entry FROM entries ORDER BY idx DESC LIMIT 1")
+                .fetch_optional(&mut self.conn)
+                .await?;
         Ok(row.map(|(idx, entry)| (idx as u64, entry)))
     }
 }
@@ -90,11 +93,13 @@ impl WriteTx<'_> {
     }
 
     pub async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
-        Ok(sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
-            .bind(level)
-            .bind(index as i64)
-            .fetch_optional(&mut *self.tx)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
+                .bind(level)
+                .bind(index as i64)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
     }
 
     /// Stores a pending record unless the deployment already reported that
@@ -105,37 +110,45 @@ impl WriteTx<'_> {
         deployment: &[u8],
         period_end: i64,
         record: &[u8],
+        record_hash: &[u8],
     ) -> Result<Option<Conflict>> {
         let inserted = sqlx::query(
-            "INSERT INTO pending (day, deployment, period_end, record) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO pending (day, deployment, period_end, record, record_hash) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(day)
         .bind(deployment)
         .bind(period_end)
         .bind(record)
+        .bind(record_hash)
         .execute(&mut *self.tx)
         .await?
         .rows_affected();
         if inserted == 1 {
             return Ok(None);
         }
-        let (record, period_end) =
-            sqlx::query_as("SELECT record, period_end FROM pending WHERE day = ? AND deployment = ?")
-                .bind(day)
-                .bind(deployment)
-                .fetch_one(&mut *self.tx)
-                .await?;
+        let (record, period_end) = sqlx::query_as(
+            "SELECT record, period_end FROM pending WHERE day = ? AND deployment = ?",
+        )
+        .bind(day)
+        .bind(deployment)
+        .fetch_one(&mut *self.tx)
+        .await?;
         Ok(Some(Conflict { record, period_end }))
     }
 
     /// The records whose periods end at or before `period_end`, in
     /// deployment order.
     pub async fn pending_until(&mut self, period_end: i64) -> Result<Vec<PendingRecord>> {
-        let rows = sqlx::query("SELECT record FROM pending WHERE period_end <= ? ORDER BY deployment")
-            .bind(period_end)
-            .fetch_all(&mut *self.tx)
-            .await?;
-        Ok(rows.into_iter().map(|row| PendingRecord { record: row.get(0) }).collect())
+        let rows =
+            sqlx::query("SELECT record FROM pending WHERE period_end <= ? ORDER BY deployment")
+                .bind(period_end)
+                .fetch_all(&mut *self.tx)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| PendingRecord { record: row.get(0) })
+            .collect())
     }
 
     /// Writes a publication: entries, grown tiles, the root; and removes the
@@ -174,20 +187,29 @@ impl WriteTx<'_> {
     }
 
     /// Published entries whose `deployment` starts with these 8 hex digits.
-    pub async fn entries_by_deployment_prefix(&mut self, prefix8: &str) -> Result<Vec<(u64, Vec<u8>)>> {
-        let rows: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, entry FROM entries WHERE substr(entry, 35, 8) = ? ORDER BY idx")
-                .bind(prefix8.as_bytes())
-                .fetch_all(&mut *self.tx)
-                .await?;
-        Ok(rows.into_iter().map(|(idx, entry)| (idx as u64, entry)).collect())
+    pub async fn entries_by_deployment_prefix(
+        &mut self,
+        prefix8: &str,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT idx, entry FROM entries WHERE substr(entry, 35, 8) = ? ORDER BY idx",
+        )
+        .bind(prefix8.as_bytes())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, entry)| (idx as u64, entry))
+            .collect())
     }
 
     /// The end of the period whose root first covered entry `index`.
     pub async fn period_end_covering(&mut self, index: u64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT min(period_end) FROM roots WHERE size > ?")
-            .bind(index as i64)
-            .fetch_one(&mut *self.tx)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT min(period_end) FROM roots WHERE size > ?")
+                .bind(index as i64)
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
     }
 }

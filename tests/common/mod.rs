@@ -1,0 +1,159 @@
+//! Test servers: in-process on port 0 with a driven clock, or the real
+//! binary as a child process.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use lucent::clock::ManualClock;
+use lucent::period::Period;
+use lucent::server::{RunningServer, ServeConfig};
+use time::OffsetDateTime;
+
+/// `shared/testvectors/`, beside the repository.
+pub fn vectors_dir() -> PathBuf {
+    match std::env::var_os("LUCENT_TESTVECTORS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testvectors"),
+    }
+}
+
+pub fn load(rel: &str) -> serde_json::Value {
+    let path = vectors_dir().join(rel);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
+    ServeConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_owned(),
+        origin: origin.into(),
+        publish_period: period,
+        rate_limit: None,
+        trusted_proxies: Vec::new(),
+    }
+}
+
+/// A server in this process with a clock the test drives.
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub clock: ManualClock,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start(config: ServeConfig, clock: ManualClock) -> TestServer {
+        let server = lucent::server::start(config, Arc::new(clock.clone()))
+            .await
+            .expect("the server starts");
+        let base = format!("http://{}", server.address);
+        TestServer {
+            server: Some(server),
+            clock,
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn running(&self) -> &RunningServer {
+        self.server.as_ref().expect("running")
+    }
+
+    /// Moves the clock and waits until the writer has published every
+    /// period that ended.
+    pub async fn set_time(&self, at: OffsetDateTime) {
+        self.clock.set(at);
+        self.running().sequencer.sync().await;
+    }
+
+    pub async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/reports", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// The real binary, started in the background; it prints its address on
+/// its first stdout line once it is listening.
+pub struct ChildServer {
+    pub child: Child,
+    pub base: String,
+    pub stderr: PathBuf,
+}
+
+pub fn spawn_binary(data_dir: &Path, extra: &[&str], stderr: &Path) -> ChildServer {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lucent"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(stderr)
+                .unwrap(),
+        )
+        .spawn()
+        .expect("the binary starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("lucent listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}: see {}", stderr.display()))
+        .to_owned();
+    ChildServer {
+        child,
+        base,
+        stderr: stderr.to_owned(),
+    }
+}
+
+/// A valid report body for a nonce.
+pub fn report(nonce: &str, tokens: u64) -> String {
+    format!(
+        r#"{{"nonce":"{nonce}","version":"1.4.2","tokens_created":{tokens},"tokens_detokenized":4,"grants_issued":3}}"#
+    )
+}
+
+/// A fresh random version-4 nonce.
+pub fn nonce() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

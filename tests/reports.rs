@@ -1,0 +1,237 @@
+//! SPEC sections 1, 2 and 5: `POST /v1/reports` over real HTTP.
+
+mod common;
+
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+
+use common::{TestServer, config, load, report};
+use lucent::clock::ManualClock;
+use lucent::period::Period;
+use lucent_core::note::VerifierKey;
+use lucent_core::promise::open_promise;
+use time::macros::datetime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ORIGIN: &str = "test.example/lucent";
+
+async fn server(dir: &tempfile::TempDir) -> TestServer {
+    let clock = ManualClock::new(datetime!(2026-11-27 12:00:00 UTC));
+    TestServer::start(config(dir.path(), ORIGIN, Period::DAY), clock).await
+}
+
+async fn served_key(server: &TestServer) -> VerifierKey {
+    let (status, log) = server.get_json("/v1/log").await;
+    assert_eq!(status, 200);
+    VerifierKey::parse(log["verifier_key"].as_str().unwrap()).unwrap()
+}
+
+/// Everything stored, as text, to show that a request changed nothing.
+async fn stored(dir: &tempfile::TempDir) -> Vec<String> {
+    let url = format!(
+        "sqlite://{}?mode=ro",
+        dir.path().join("lucent.db").display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mut rows = Vec::new();
+    for query in [
+        "SELECT day || hex(deployment) || period_end || hex(record) FROM pending ORDER BY 1",
+        "SELECT idx || hex(entry) FROM entries ORDER BY idx",
+        "SELECT period_end || checkpoint FROM roots ORDER BY period_end",
+    ] {
+        rows.extend(
+            sqlx::query_scalar::<_, String>(query)
+                .fetch_all(&pool)
+                .await
+                .unwrap(),
+        );
+    }
+    pool.close().await;
+    rows
+}
+
+#[tokio::test]
+async fn valid_reports_get_the_exact_record_and_a_signed_promise() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    let key = served_key(&server).await;
+    let vectors = load("lucent/records.json");
+    let mut seen = HashSet::new();
+    for case in vectors["valid"].as_array().unwrap() {
+        let desc = case["desc"].as_str().unwrap();
+        let day = case["day"].as_str().unwrap();
+        let noon = time::Date::parse(
+            day,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .unwrap();
+        server
+            .set_time(noon.with_hms(12, 0, 0).unwrap().assume_utc())
+            .await;
+        let (status, body) = server.post(case["body"].as_str().unwrap().to_owned()).await;
+        let first = seen.insert((
+            day.to_owned(),
+            case["deployment"].as_str().unwrap().to_owned(),
+        ));
+        assert_eq!(status, if first { 202 } else { 200 }, "{desc}: {body}");
+        assert_eq!(body["record"], case["record"], "{desc}");
+        assert_eq!(body["record_hash"], case["record_hash"], "{desc}");
+        assert_eq!(body["deployment"], case["deployment"], "{desc}");
+        assert_eq!(body["day"], day, "{desc}");
+        let next_day = noon.next_day().unwrap();
+        assert_eq!(
+            body["publish_after"],
+            format!("{next_day}T00:00:00Z"),
+            "{desc}"
+        );
+        let signed = body["promise"].as_str().unwrap();
+        let promise = open_promise(signed, &key).unwrap_or_else(|e| panic!("{desc}: {e}"));
+        assert_eq!(
+            promise.to_text(),
+            format!(
+                "lucent-promise/v1\n{ORIGIN}\n{day}\n{}\n",
+                case["record_hash"].as_str().unwrap()
+            )
+        );
+        assert!(signed.starts_with(&promise.to_text()));
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn replays_conflicts_and_the_next_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    let nonce = common::nonce();
+    let (status, first) = server.post(report(&nonce, 10)).await;
+    assert_eq!(status, 202);
+    let (status, again) = server.post(report(&nonce.to_uppercase(), 10)).await;
+    assert_eq!(
+        (status, &again),
+        (200, &first),
+        "a replay answers the first promise again"
+    );
+    let (status, conflict) = server.post(report(&nonce, 11)).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        conflict["promise"], first,
+        "a conflict carries the stored promise"
+    );
+    assert_eq!(conflict["status"], 409);
+    // Still the same day, late: still a conflict.
+    server.set_time(datetime!(2026-11-27 23:59:59 UTC)).await;
+    assert_eq!(server.post(report(&nonce, 12)).await.0, 409);
+    // The next day the deployment reports again.
+    server.set_time(datetime!(2026-11-28 00:00:00 UTC)).await;
+    let (status, next) = server.post(report(&nonce, 11)).await;
+    assert_eq!(status, 202, "{next}");
+    assert_eq!(next["day"], "2026-11-28");
+    assert_eq!(next["deployment"], first["deployment"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_bodies_are_refused_naming_the_field_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    assert_eq!(server.post(report(&common::nonce(), 1)).await.0, 202);
+    let before = stored(&dir).await;
+    assert_eq!(before.len(), 1);
+    let vectors = load("lucent/records.json");
+    let cases = vectors["invalid"].as_array().unwrap();
+    assert!(cases.len() >= 40);
+    for case in cases {
+        let desc = case["desc"].as_str().unwrap();
+        let body = match case.get("body_hex") {
+            Some(hex) => hex::decode(hex.as_str().unwrap()).unwrap(),
+            None => case["body"].as_str().unwrap().as_bytes().to_vec(),
+        };
+        let mut request = server
+            .client
+            .post(format!("{}/v1/reports", server.base))
+            .body(body);
+        if let Some(content_type) = case["content_type"].as_str() {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            case["status"].as_u64().unwrap() as u16,
+            "{desc}"
+        );
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{desc}"
+        );
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], case["status"], "{desc}");
+        assert_eq!(
+            problem["field"].as_str(),
+            case["field"].as_str(),
+            "{desc}: {problem}"
+        );
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{desc}"
+        );
+    }
+    assert_eq!(stored(&dir).await, before);
+    server.stop().await;
+}
+
+/// The limit holds on the bytes read, whatever the headers say.
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    let address = server.running().address;
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = "POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("{{\"nonce\": \"{}\"{}", common::nonce(), " ".repeat(1000));
+    for _ in 0..5 {
+        stream
+            .write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes())
+            .await
+            .unwrap();
+    }
+    stream.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(stored(&dir).await.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_retry_after_and_spares_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), ORIGIN, Period::DAY);
+    config.rate_limit = NonZeroU32::new(2);
+    let server =
+        TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00:00 UTC))).await;
+    assert_eq!(server.post(report(&common::nonce(), 1)).await.0, 202);
+    assert_eq!(server.post(report(&common::nonce(), 1)).await.0, 202);
+    let response = server
+        .client
+        .post(format!("{}/v1/reports", server.base))
+        .header("content-type", "application/json")
+        .body(report(&common::nonce(), 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    for _ in 0..5 {
+        assert_eq!(server.get_json("/v1/log").await.0, 200);
+    }
+    server.stop().await;
+}
