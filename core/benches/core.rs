@@ -16,7 +16,7 @@ fn entries(count: u64) -> Vec<Vec<u8>> {
 }
 
 fn append(c: &mut Criterion) {
-    let mut group = c.benchmark_group("leaf hashing + append");
+    let mut group = c.benchmark_group("leaf_hash_and_append");
     for count in [1_000u64, 100_000] {
         let entries = entries(count);
         group.throughput(Throughput::Elements(count));
@@ -41,7 +41,7 @@ fn append(c: &mut Criterion) {
 fn proofs(c: &mut Criterion) {
     const SIZE: u64 = 1_000_000;
     let tree = MemoryTree::from_leaf_hashes((0..SIZE).map(|i| leaf_hash(&i.to_be_bytes())));
-    let mut group = c.benchmark_group("proofs at size 1000000");
+    let mut group = c.benchmark_group("size_1000000");
     // Step through indexes and sizes with a stride prime to SIZE, so each
     // iteration reads a different path.
     let mut index = 0;

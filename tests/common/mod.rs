@@ -115,7 +115,13 @@ pub struct ChildServer {
 }
 
 pub fn spawn_binary(data_dir: &Path, extra: &[&str], stderr: &Path) -> ChildServer {
+    spawn_binary_logging(data_dir, extra, stderr, "info")
+}
+
+/// As [`spawn_binary`], with `RUST_LOG` set to `filter`.
+pub fn spawn_binary_logging(data_dir: &Path, extra: &[&str], stderr: &Path, filter: &str) -> ChildServer {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lucent"))
+        .env("RUST_LOG", filter)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
