@@ -61,7 +61,7 @@ pub enum TileError {
 
 /// Why a root could not be computed from tiles.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TilesError<E> {
+pub enum RootFromTilesError<E> {
     #[error("fetching {path} failed: {error}")]
     Fetch { path: TilePath, error: E },
     #[error("tile {path}: {error}")]
@@ -370,7 +370,7 @@ pub fn node_from_tile(tile_hashes: &[Hash], hashes: Range<usize>) -> Result<Hash
 pub fn root_from_tiles<E>(
     size: u64,
     mut fetch: impl FnMut(TilePath) -> Result<Vec<Hash>, E>,
-) -> Result<Hash, TilesError<E>> {
+) -> Result<Hash, RootFromTilesError<E>> {
     let mut tiles: HashMap<TilePath, Vec<Hash>> = HashMap::new();
     let mut nodes = Vec::new();
     for id in compact_range_ids(size) {
@@ -384,20 +384,21 @@ pub fn root_from_tiles<E>(
         let tile = match tiles.entry(path) {
             Entry::Occupied(tile) => tile.into_mut(),
             Entry::Vacant(slot) => {
-                let hashes = fetch(path).map_err(|error| TilesError::Fetch { path, error })?;
+                let hashes =
+                    fetch(path).map_err(|error| RootFromTilesError::Fetch { path, error })?;
                 if hashes.len() != usize::from(width) {
                     let error = TileError::WrongTileLength {
                         width,
                         expected: usize::from(width) * Hash::LEN,
                         got: hashes.len() * Hash::LEN,
                     };
-                    return Err(TilesError::Tile { path, error });
+                    return Err(RootFromTilesError::Tile { path, error });
                 }
                 slot.insert(hashes)
             }
         };
-        let node =
-            node_from_tile(tile, place.hashes).map_err(|error| TilesError::Tile { path, error })?;
+        let node = node_from_tile(tile, place.hashes)
+            .map_err(|error| RootFromTilesError::Tile { path, error })?;
         nodes.push(node);
     }
     Ok(nodes

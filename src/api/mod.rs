@@ -6,11 +6,12 @@ mod problem;
 mod rate_limit;
 mod reads;
 mod reports;
+mod tiles;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::middleware::Cors;
+use poem::middleware::{Compression, Cors};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use poem_openapi::OpenApiService;
 
@@ -59,9 +60,14 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     };
     Route::new()
         .nest("/", api.with(writes))
-        .at("/openapi.json", spec.with(Cors::new()))
+        .at("/openapi.json", spec)
         .nest("/docs", docs)
         .at("/healthz", get(healthz))
+        .at("/checkpoint", get(tiles::checkpoint))
+        .at("/tile/entries/*rest", get(tiles::tile).with(Compression::new()))
+        .at("/tile/*rest", get(tiles::tile))
+        .data(state)
+        .with(Cors::new())
         .catch_all_error(problem::into_problem)
         .around(log_request)
 }

@@ -115,6 +115,42 @@ impl ReadStore {
         )
     }
 
+    /// Entries `start..end` (by index), in order.
+    pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<StoredEntry>> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT idx, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+            .bind(start as i64)
+            .bind(end as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(idx, entry)| StoredEntry { index: idx as u64, entry }).collect())
+    }
+
+    /// Entries below `end` whose deployment starts with `prefix` (2 to 8
+    /// lowercase hex digits), after index `after`, at most `limit`.
+    pub async fn entries_by_deployment(
+        &self,
+        prefix: &str,
+        after: Option<u64>,
+        end: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEntry>> {
+        // 'g' sorts after every hex digit: [prefix, prefix + "g") is every
+        // 8-digit string that starts with prefix.
+        let upper = format!("{prefix}g");
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT idx, entry FROM entries WHERE substr(entry, 35, 8) >= ? AND substr(entry, 35, 8) < ? \
+             AND idx > ? AND idx < ? ORDER BY idx LIMIT ?",
+        )
+        .bind(prefix.as_bytes())
+        .bind(upper.as_bytes())
+        .bind(after.map_or(-1, |a| a as i64))
+        .bind(end as i64)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(idx, entry)| StoredEntry { index: idx as u64, entry }).collect())
+    }
+
     pub async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
         Ok(
             sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
