@@ -81,7 +81,13 @@ impl DataDir {
                     dir: path.to_owned(),
                 });
             }
-            return DataDir::create(path, origin);
+            let key = SigningKey::generate(origin, &mut rand::rng()).map_err(|e| {
+                DataDirError::BadKey {
+                    path: path.join(KEY_FILE),
+                    reason: e.to_string(),
+                }
+            })?;
+            return DataDir::create_with_key(path, key);
         }
         for (name, missing) in [
             (KEY_FILE, "the signing key (log.key)"),
@@ -110,12 +116,14 @@ impl DataDir {
         })
     }
 
-    fn create(path: &Path, origin: &str) -> Result<DataDir, DataDirError> {
-        let key =
-            SigningKey::generate(origin, &mut rand::rng()).map_err(|e| DataDirError::BadKey {
-                path: path.join(KEY_FILE),
-                reason: e.to_string(),
-            })?;
+    /// Starts a new log with a given key in an empty or absent directory.
+    pub fn create_with_key(path: &Path, key: SigningKey) -> Result<DataDir, DataDirError> {
+        fs::create_dir_all(path).map_err(io(path))?;
+        if fs::read_dir(path).map_err(io(path))?.next().is_some() {
+            return Err(DataDirError::Foreign {
+                dir: path.to_owned(),
+            });
+        }
         let key_path = path.join(KEY_FILE);
         let mut file = OpenOptions::new()
             .write(true)

@@ -10,9 +10,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{nonce, report, spawn_binary, spawn_binary_logging};
 use tokio::sync::Mutex;
 
-const FROZEN: &[&str] = &["--frozen-clock", "2026-11-27T12:00:00Z", "--rate-limit", "0"];
+const FROZEN: &[&str] = &[
+    "--frozen-clock",
+    "2026-11-27T12:00:00Z",
+    "--rate-limit",
+    "0",
+];
 
-async fn post(client: &reqwest::Client, base: &str, body: String) -> Option<(u16, serde_json::Value)> {
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    body: String,
+) -> Option<(u16, serde_json::Value)> {
     let response = client
         .post(format!("{base}/v1/reports"))
         .header("content-type", "application/json")
@@ -36,8 +45,12 @@ async fn every_acknowledged_report_survives_sigkill() {
     let killed = Arc::new(tokio::sync::Notify::new());
     let mut senders = Vec::new();
     for _ in 0..16 {
-        let (client, base, acknowledged, acked) =
-            (client.clone(), server.base.clone(), acknowledged.clone(), acked.clone());
+        let (client, base, acknowledged, acked) = (
+            client.clone(),
+            server.base.clone(),
+            acknowledged.clone(),
+            acked.clone(),
+        );
         senders.push(tokio::spawn(async move {
             // Each sender keeps going until the server is gone.
             loop {
@@ -93,13 +106,22 @@ async fn no_address_and_no_nonce_is_stored_or_logged() {
     // Everything the server and its libraries log, at every level.
     let mut server = spawn_binary_logging(&data, FROZEN, &log, "trace");
     let address: IpAddr = "127.45.67.89".parse().unwrap();
-    let client = reqwest::Client::builder().local_address(address).build().unwrap();
+    let client = reqwest::Client::builder()
+        .local_address(address)
+        .build()
+        .unwrap();
     let secret = nonce();
-    let (status, promise) = post(&client, &server.base, report(&secret.to_uppercase(), 5)).await.unwrap();
+    let (status, promise) = post(&client, &server.base, report(&secret.to_uppercase(), 5))
+        .await
+        .unwrap();
     assert_eq!(status, 202, "{promise}");
-    let (status, _) = post(&client, &server.base, report(&secret, 6)).await.unwrap();
+    let (status, _) = post(&client, &server.base, report(&secret, 6))
+        .await
+        .unwrap();
     assert_eq!(status, 409);
-    let (status, _) = post(&client, &server.base, "{\"nonce\": 1}".into()).await.unwrap();
+    let (status, _) = post(&client, &server.base, "{\"nonce\": 1}".into())
+        .await
+        .unwrap();
     assert_eq!(status, 400);
     // Stop gracefully (SIGTERM), so the WAL is folded into the database.
     unsafe_sigterm(server.child.id());
@@ -113,11 +135,17 @@ async fn no_address_and_no_nonce_is_stored_or_logged() {
         ("nonce in upper case", secret.to_uppercase().into_bytes()),
         ("nonce as bytes", uuid.as_bytes().to_vec()),
     ];
-    let mut files: Vec<_> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.push(log.clone());
     assert!(files.iter().any(|f| f.ends_with("lucent.db")));
     let log_text = std::fs::read_to_string(&log).unwrap();
-    assert!(log_text.contains("status=202"), "the log was captured: {log_text}");
+    assert!(
+        log_text.contains("status=202"),
+        "the log was captured: {log_text}"
+    );
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         for (what, needle) in &needles {
@@ -128,6 +156,9 @@ async fn no_address_and_no_nonce_is_stored_or_logged() {
 }
 
 fn unsafe_sigterm(pid: u32) {
-    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }

@@ -64,7 +64,10 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .nest("/docs", docs)
         .at("/healthz", get(healthz))
         .at("/checkpoint", get(tiles::checkpoint))
-        .at("/tile/entries/*rest", get(tiles::tile).with(Compression::new()))
+        .at(
+            "/tile/entries/*rest",
+            get(tiles::tile).with(Compression::new()),
+        )
         .at("/tile/*rest", get(tiles::tile))
         .data(state)
         .with(Cors::new())

@@ -210,33 +210,60 @@ impl ReadsApi {
 
     /// Published entries from `start`, at most `limit` (1000).
     #[oai(path = "/v1/entries", method = "get", operation_id = "listEntries")]
-    async fn entries(&self, start: Query<Option<u64>>, limit: Query<Option<u32>>) -> poem::Result<Json<EntriesPage>> {
+    async fn entries(
+        &self,
+        start: Query<Option<u64>>,
+        limit: Query<Option<u32>>,
+    ) -> poem::Result<Json<EntriesPage>> {
         let start = start.0.unwrap_or(0);
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE);
         let size = self.published_size().await?;
         let end = start.saturating_add(u64::from(limit)).min(size);
-        let stored = self.state.read.entries(start, end).await.map_err(ApiError::from)?;
-        let entries = stored.into_iter().map(entry_body).collect::<Result<Vec<_>, _>>()?;
+        let stored = self
+            .state
+            .read
+            .entries(start, end)
+            .await
+            .map_err(ApiError::from)?;
+        let entries = stored
+            .into_iter()
+            .map(entry_body)
+            .collect::<Result<Vec<_>, _>>()?;
         let next_after = (end < size && !entries.is_empty()).then(|| end - 1);
-        Ok(Json(EntriesPage { entries, next_after }))
+        Ok(Json(EntriesPage {
+            entries,
+            next_after,
+        }))
     }
 
     /// One published entry.
     #[oai(path = "/v1/entries/:index", method = "get", operation_id = "getEntry")]
     async fn entry(&self, index: Path<u64>) -> poem::Result<Json<EntryBody>> {
         let size = self.published_size().await?;
-        let missing = || ApiError::NotFound(format!("entry {} is not published (size {size})", index.0));
+        let missing =
+            || ApiError::NotFound(format!("entry {} is not published (size {size})", index.0));
         if index.0 >= size {
             return Err(missing().into());
         }
-        let stored = self.state.read.entries(index.0, index.0 + 1).await.map_err(ApiError::from)?;
-        Ok(Json(entry_body(stored.into_iter().next().ok_or_else(missing)?)?))
+        let stored = self
+            .state
+            .read
+            .entries(index.0, index.0 + 1)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Json(entry_body(
+            stored.into_iter().next().ok_or_else(missing)?,
+        )?))
     }
 
     /// Every published entry whose `deployment` starts with `prefix` (2 to 8
     /// lowercase hex digits), paged. Ask by a short prefix that many
     /// deployments share, and filter the answer yourself.
-    #[oai(path = "/v1/deployments/:prefix/entries", method = "get", operation_id = "listDeploymentEntries")]
+    #[oai(
+        path = "/v1/deployments/:prefix/entries",
+        method = "get",
+        operation_id = "listDeploymentEntries"
+    )]
     async fn deployment_entries(
         &self,
         prefix: Path<String>,
@@ -244,46 +271,96 @@ impl ReadsApi {
         limit: Query<Option<u32>>,
     ) -> poem::Result<Json<EntriesPage>> {
         let prefix = prefix.0;
-        if !(2..=8).contains(&prefix.len()) || !prefix.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(ApiError::BadRequest("a prefix is 2 to 8 lowercase hex digits".into()).into());
+        if !(2..=8).contains(&prefix.len())
+            || !prefix
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(
+                ApiError::BadRequest("a prefix is 2 to 8 lowercase hex digits".into()).into(),
+            );
         }
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE);
         let size = self.published_size().await?;
-        let stored =
-            self.state.read.entries_by_deployment(&prefix, after.0, size, limit).await.map_err(ApiError::from)?;
-        let next_after = (stored.len() == limit as usize).then(|| stored.last().map(|e| e.index)).flatten();
-        let entries = stored.into_iter().map(entry_body).collect::<Result<Vec<_>, _>>()?;
-        Ok(Json(EntriesPage { entries, next_after }))
+        let stored = self
+            .state
+            .read
+            .entries_by_deployment(&prefix, after.0, size, limit)
+            .await
+            .map_err(ApiError::from)?;
+        let next_after = (stored.len() == limit as usize)
+            .then(|| stored.last().map(|e| e.index))
+            .flatten();
+        let entries = stored
+            .into_iter()
+            .map(entry_body)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Json(EntriesPage {
+            entries,
+            next_after,
+        }))
     }
 
     /// An inclusion proof of entry `index` in the tree of `size` entries
     /// (any size up to the published one).
-    #[oai(path = "/v1/proofs/inclusion", method = "get", operation_id = "getInclusionProof")]
-    async fn inclusion(&self, index: Query<u64>, size: Query<u64>) -> poem::Result<Json<InclusionProofBody>> {
+    #[oai(
+        path = "/v1/proofs/inclusion",
+        method = "get",
+        operation_id = "getInclusionProof"
+    )]
+    async fn inclusion(
+        &self,
+        index: Query<u64>,
+        size: Query<u64>,
+    ) -> poem::Result<Json<InclusionProofBody>> {
         let (index, size) = (index.0, size.0);
         self.check_size(size).await?;
         if index >= size {
-            return Err(ApiError::BadRequest(format!("index {index} is not below size {size}")).into());
+            return Err(
+                ApiError::BadRequest(format!("index {index} is not below size {size}")).into(),
+            );
         }
-        let proof = TileNodes::compute(&self.state.read, |nodes| inclusion_proof(index, size, nodes))
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Json(InclusionProofBody { index, size, proof: base64_all(&proof) }))
+        let proof = TileNodes::compute(&self.state.read, |nodes| {
+            inclusion_proof(index, size, nodes)
+        })
+        .await
+        .map_err(ApiError::from)?;
+        Ok(Json(InclusionProofBody {
+            index,
+            size,
+            proof: base64_all(&proof),
+        }))
     }
 
     /// A consistency proof between the trees of `old` and `new` entries
     /// (`old=0` gives an empty proof).
-    #[oai(path = "/v1/proofs/consistency", method = "get", operation_id = "getConsistencyProof")]
-    async fn consistency(&self, old: Query<u64>, new: Query<u64>) -> poem::Result<Json<ConsistencyProofBody>> {
+    #[oai(
+        path = "/v1/proofs/consistency",
+        method = "get",
+        operation_id = "getConsistencyProof"
+    )]
+    async fn consistency(
+        &self,
+        old: Query<u64>,
+        new: Query<u64>,
+    ) -> poem::Result<Json<ConsistencyProofBody>> {
         let (old, new) = (old.0, new.0);
         self.check_size(new).await?;
         if old > new {
-            return Err(ApiError::BadRequest(format!("old size {old} is larger than new size {new}")).into());
+            return Err(ApiError::BadRequest(format!(
+                "old size {old} is larger than new size {new}"
+            ))
+            .into());
         }
-        let proof = TileNodes::compute(&self.state.read, |nodes| consistency_proof(old, new, nodes))
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Json(ConsistencyProofBody { old, new, proof: base64_all(&proof) }))
+        let proof =
+            TileNodes::compute(&self.state.read, |nodes| consistency_proof(old, new, nodes))
+                .await
+                .map_err(ApiError::from)?;
+        Ok(Json(ConsistencyProofBody {
+            old,
+            new,
+            proof: base64_all(&proof),
+        }))
     }
 
     /// The receipt of a published record: its entry, the root of its day,
@@ -353,13 +430,20 @@ impl ReadsApi {
 
 impl ReadsApi {
     async fn published_size(&self) -> Result<u64, ApiError> {
-        Ok(self.state.read.latest_root().await?.map_or(0, |r| r.size as u64))
+        Ok(self
+            .state
+            .read
+            .latest_root()
+            .await?
+            .map_or(0, |r| r.size as u64))
     }
 
     async fn check_size(&self, size: u64) -> Result<(), ApiError> {
         let published = self.published_size().await?;
         if size > published {
-            return Err(ApiError::BadRequest(format!("size {size} is larger than the published size {published}")));
+            return Err(ApiError::BadRequest(format!(
+                "size {size} is larger than the published size {published}"
+            )));
         }
         Ok(())
     }

@@ -39,24 +39,42 @@ pub async fn tile(state: Data<&Arc<AppState>>, uri: &Uri) -> poem::Result<Respon
     let path = TilePath::parse(path).map_err(|e| ApiError::NotFound(e.to_string()))?;
     let root = state.read.latest_root().await.map_err(ApiError::from)?;
     let size = published_size(&root);
-    let not_published = || ApiError::NotFound(format!("{path} is not part of the published tree (size {size})"));
+    let not_published = || {
+        ApiError::NotFound(format!(
+            "{path} is not part of the published tree (size {size})"
+        ))
+    };
     let body = match path {
-        TilePath::Hash { level, index, width } => {
+        TilePath::Hash {
+            level,
+            index,
+            width,
+        } => {
             if width > tile_width_at(level, index, size) {
                 return Err(not_published().into());
             }
-            let stored = state.read.tile(level, index).await.map_err(ApiError::from)?;
+            let stored = state
+                .read
+                .tile(level, index)
+                .await
+                .map_err(ApiError::from)?;
             let mut bytes = stored.ok_or_else(not_published)?;
             bytes.truncate(usize::from(width) * 32);
             bytes
         }
         TilePath::Entries { index, width } => {
-            let start = index.checked_mul(u64::from(TILE_WIDTH)).ok_or_else(not_published)?;
+            let start = index
+                .checked_mul(u64::from(TILE_WIDTH))
+                .ok_or_else(not_published)?;
             let end = start + u64::from(width);
             if end > size {
                 return Err(not_published().into());
             }
-            let entries = state.read.entries(start, end).await.map_err(ApiError::from)?;
+            let entries = state
+                .read
+                .entries(start, end)
+                .await
+                .map_err(ApiError::from)?;
             if entries.len() as u64 != end - start {
                 return Err(ApiError::Internal.into());
             }

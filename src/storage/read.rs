@@ -117,12 +117,20 @@ impl ReadStore {
 
     /// Entries `start..end` (by index), in order.
     pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<StoredEntry>> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT idx, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
-            .bind(start as i64)
-            .bind(end as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|(idx, entry)| StoredEntry { index: idx as u64, entry }).collect())
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT idx, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+        )
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, entry)| StoredEntry {
+                index: idx as u64,
+                entry,
+            })
+            .collect())
     }
 
     /// Entries below `end` whose deployment starts with `prefix` (2 to 8
@@ -148,7 +156,13 @@ impl ReadStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(idx, entry)| StoredEntry { index: idx as u64, entry }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(idx, entry)| StoredEntry {
+                index: idx as u64,
+                entry,
+            })
+            .collect())
     }
 
     pub async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {

@@ -119,7 +119,12 @@ pub fn spawn_binary(data_dir: &Path, extra: &[&str], stderr: &Path) -> ChildServ
 }
 
 /// As [`spawn_binary`], with `RUST_LOG` set to `filter`.
-pub fn spawn_binary_logging(data_dir: &Path, extra: &[&str], stderr: &Path, filter: &str) -> ChildServer {
+pub fn spawn_binary_logging(
+    data_dir: &Path,
+    extra: &[&str],
+    stderr: &Path,
+    filter: &str,
+) -> ChildServer {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lucent"))
         .env("RUST_LOG", filter)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
