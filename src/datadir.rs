@@ -63,24 +63,31 @@ pub struct DataDir {
     pub key: SigningKey,
     /// `None` until the first root is signed.
     pub state: Option<SignedState>,
-    /// True when this call created the log.
+    /// True while the log is being created: the database may still have to
+    /// be made, and [`DataDir::finish_creation`] writes the state file.
     pub created: bool,
 }
 
 impl DataDir {
     /// Opens the data directory at `path`, creating a new log with a new key
     /// named `origin` if the directory is empty or absent.
+    ///
+    /// A log is created in the order key, database, state file, and the
+    /// server accepts nothing before the state file exists. So a directory
+    /// with a key but no state file is a creation that was interrupted
+    /// (nothing was ever promised from it) and is finished; any other
+    /// missing part of a used directory is refused.
     pub fn open_or_create(path: &Path, origin: &str) -> Result<DataDir, DataDirError> {
         fs::create_dir_all(path).map_err(io(path))?;
         let has = |name: &str| path.join(name).exists();
-        let ours = [KEY_FILE, STATE_FILE, DATABASE_FILE];
-        if !ours.iter().any(|name| has(name)) {
-            let empty = fs::read_dir(path).map_err(io(path))?.next().is_none();
-            if !empty {
-                return Err(DataDirError::Foreign {
-                    dir: path.to_owned(),
-                });
-            }
+        let missing = |missing| DataDirError::Missing {
+            dir: path.to_owned(),
+            missing,
+        };
+        if ![KEY_FILE, STATE_FILE, DATABASE_FILE]
+            .iter()
+            .any(|name| has(name))
+        {
             let key = SigningKey::generate(origin, &mut rand::rng()).map_err(|e| {
                 DataDirError::BadKey {
                     path: path.join(KEY_FILE),
@@ -89,17 +96,11 @@ impl DataDir {
             })?;
             return DataDir::create_with_key(path, key);
         }
-        for (name, missing) in [
-            (KEY_FILE, "the signing key (log.key)"),
-            (DATABASE_FILE, "the database (lucent.db)"),
-            (STATE_FILE, "the signed-root state file (signed-root)"),
-        ] {
-            if !has(name) {
-                return Err(DataDirError::Missing {
-                    dir: path.to_owned(),
-                    missing,
-                });
-            }
+        if !has(KEY_FILE) {
+            return Err(missing("the signing key (log.key)"));
+        }
+        if has(STATE_FILE) && !has(DATABASE_FILE) {
+            return Err(missing("the database (lucent.db)"));
         }
         let key_path = path.join(KEY_FILE);
         let key_text = fs::read_to_string(&key_path).map_err(io(&key_path))?;
@@ -107,16 +108,22 @@ impl DataDir {
             path: key_path.clone(),
             reason: e.to_string(),
         })?;
-        let state = read_state(&path.join(STATE_FILE))?;
+        let created = !has(STATE_FILE);
+        let state = if created {
+            None
+        } else {
+            read_state(&path.join(STATE_FILE))?
+        };
         Ok(DataDir {
             path: path.to_owned(),
             key,
             state,
-            created: false,
+            created,
         })
     }
 
     /// Starts a new log with a given key in an empty or absent directory.
+    /// The database and the state file follow when the server starts.
     pub fn create_with_key(path: &Path, key: SigningKey) -> Result<DataDir, DataDirError> {
         fs::create_dir_all(path).map_err(io(path))?;
         if fs::read_dir(path).map_err(io(path))?.next().is_some() {
@@ -134,13 +141,21 @@ impl DataDir {
         writeln!(file, "{}", key.to_private_text())
             .and_then(|()| file.sync_all())
             .map_err(io(&key_path))?;
-        write_state(path, None)?;
         Ok(DataDir {
             path: path.to_owned(),
             key,
             state: None,
             created: true,
         })
+    }
+
+    /// Completes the creation of a log once its database exists.
+    pub fn finish_creation(&mut self) -> Result<(), DataDirError> {
+        if self.created {
+            write_state(&self.path, None)?;
+            self.created = false;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -206,9 +221,10 @@ mod tests {
     #[test]
     fn state_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::open_or_create(dir.path(), "example.com/log").unwrap();
+        let mut data = DataDir::open_or_create(dir.path(), "example.com/log").unwrap();
         assert!(data.created);
         fs::write(dir.path().join(DATABASE_FILE), b"").unwrap();
+        data.finish_creation().unwrap();
         let state = SignedState {
             period_end: 86_400,
             size: 7,

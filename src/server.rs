@@ -67,7 +67,7 @@ pub async fn start(
     config: ServeConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServeError> {
-    let data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
+    let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
     if data_dir.key.name() != config.origin {
         return Err(ServeError::OriginMismatch {
             found: data_dir.key.name().to_owned(),
@@ -77,6 +77,7 @@ pub async fn start(
     let key = Arc::new(data_dir.key.clone());
     let verifier_key = key.verifier_key();
     let (write, read) = crate::storage::open(&data_dir.database_path(), data_dir.created).await?;
+    data_dir.finish_creation()?;
     let writer_config = WriterConfig {
         clock,
         period: config.publish_period,
