@@ -1,0 +1,284 @@
+//! SPEC section 7: the server creates a log only in an empty directory and
+//! refuses, with a message that says why, to start on a data directory that
+//! could make it sign a different history.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{TestServer, config, nonce, report};
+use lucent::clock::ManualClock;
+use lucent::period::Period;
+use lucent::server::{ServeConfig, start};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const ORIGIN: &str = "test.example/lucent";
+const DB_FILES: [&str; 3] = ["lucent.db", "lucent.db-wal", "lucent.db-shm"];
+
+fn conf(dir: &Path) -> ServeConfig {
+    config(dir, ORIGIN, Period::DAY)
+}
+
+/// Starts the server at `now`, expecting a refusal, and returns its message.
+async fn refusal(config: ServeConfig, now: OffsetDateTime) -> String {
+    match start(config, Arc::new(ManualClock::new(now))).await {
+        Ok(server) => {
+            server.shutdown().await;
+            panic!("the server started")
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Runs a server on `dir` at `now`: posts `reports` reports, then moves the
+/// clock to `until` (publishing what ended) and stops.
+async fn run(dir: &Path, now: OffsetDateTime, reports: u64, until: OffsetDateTime) {
+    let server = TestServer::start(conf(dir), ManualClock::new(now)).await;
+    for i in 0..reports {
+        assert_eq!(server.post(report(&nonce(), i)).await.0, 202);
+    }
+    server.set_time(until).await;
+    server.stop().await;
+}
+
+fn copy_database(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for name in DB_FILES {
+        let _ = std::fs::remove_file(to.join(name));
+        if from.join(name).exists() {
+            std::fs::copy(from.join(name), to.join(name)).unwrap();
+        }
+    }
+}
+
+async fn root_count(dir: &Path) -> i64 {
+    let url = format!("sqlite://{}?mode=ro", dir.join("lucent.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let count = sqlx::query_scalar("SELECT count(*) FROM roots")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    count
+}
+
+#[tokio::test]
+async fn a_directory_with_other_files_is_not_made_a_log() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let message = refusal(conf(dir.path()), datetime!(2026-11-24 08:00 UTC)).await;
+    assert!(
+        message.contains("holds no lucent log; refusing to create a log there"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_key_or_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        datetime!(2026-11-24 08:00 UTC),
+        2,
+        datetime!(2026-11-25 00:00 UTC),
+    )
+    .await;
+    let key = std::fs::read(dir.path().join("log.key")).unwrap();
+
+    std::fs::remove_file(dir.path().join("log.key")).unwrap();
+    let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
+    assert!(
+        message.contains("the signing key (log.key) is missing"),
+        "{message}"
+    );
+    assert!(message.contains("Restore it from your backup"), "{message}");
+    std::fs::write(dir.path().join("log.key"), key).unwrap();
+
+    for name in DB_FILES {
+        let _ = std::fs::remove_file(dir.path().join(name));
+    }
+    let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
+    assert!(
+        message.contains("the database (lucent.db) is missing"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_restored_backup_behind_the_signed_root_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        datetime!(2026-11-24 08:00 UTC),
+        3,
+        datetime!(2026-11-25 00:00 UTC),
+    )
+    .await;
+    copy_database(dir.path(), backup.path());
+    run(
+        dir.path(),
+        datetime!(2026-11-25 08:00 UTC),
+        2,
+        datetime!(2026-11-27 00:00 UTC),
+    )
+    .await;
+    assert_eq!(root_count(dir.path()).await, 3);
+
+    copy_database(backup.path(), dir.path());
+    let message = refusal(conf(dir.path()), datetime!(2026-11-27 08:00 UTC)).await;
+    assert!(
+        message.contains("the database is behind the last root this log signed"),
+        "{message}"
+    );
+    assert!(
+        message.contains("size 5") && message.contains("size 3"),
+        "{message}"
+    );
+    assert_eq!(root_count(dir.path()).await, 1, "nothing was signed");
+}
+
+/// One period behind: the state file was written but the commit was lost.
+/// Publishing again gives the same root only if the database holds the same
+/// pending records; otherwise the server stops before signing.
+#[tokio::test]
+async fn a_database_one_root_behind_is_finished_only_if_it_gives_the_same_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let before_close = tempfile::tempdir().unwrap();
+    let server = TestServer::start(
+        conf(dir.path()),
+        ManualClock::new(datetime!(2026-11-24 08:00 UTC)),
+    )
+    .await;
+    for i in 0..3 {
+        assert_eq!(server.post(report(&nonce(), i)).await.0, 202);
+    }
+    server.stop().await;
+    copy_database(dir.path(), before_close.path());
+    run(
+        dir.path(),
+        datetime!(2026-11-24 09:00 UTC),
+        0,
+        datetime!(2026-11-25 00:00 UTC),
+    )
+    .await;
+    let signed = std::fs::read_to_string(dir.path().join("signed-root")).unwrap();
+
+    // The same pending records: the root is published again, identically.
+    copy_database(before_close.path(), dir.path());
+    let server = TestServer::start(
+        conf(dir.path()),
+        ManualClock::new(datetime!(2026-11-25 08:00 UTC)),
+    )
+    .await;
+    let (_, latest) = server.get_json("/v1/roots/latest").await;
+    assert_eq!(latest["size"], 3);
+    server.stop().await;
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("signed-root")).unwrap(),
+        signed
+    );
+
+    // Different pending records: refused, and nothing signed.
+    copy_database(before_close.path(), dir.path());
+    let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM pending WHERE deployment = (SELECT min(deployment) FROM pending)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
+    assert!(
+        message.contains("refusing to sign a different history"),
+        "{message}"
+    );
+    assert_eq!(root_count(dir.path()).await, 0);
+}
+
+#[tokio::test]
+async fn a_stored_tree_that_does_not_match_the_signed_root_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        datetime!(2026-11-24 08:00 UTC),
+        3,
+        datetime!(2026-11-25 00:00 UTC),
+    )
+    .await;
+    let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE tiles SET hashes = zeroblob(96) WHERE level = 0 AND idx = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
+    assert!(
+        message.contains("the stored tree does not match the last signed root"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_state_file_that_disagrees_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        datetime!(2026-11-24 08:00 UTC),
+        1,
+        datetime!(2026-11-25 00:00 UTC),
+    )
+    .await;
+    let state_path = dir.path().join("signed-root");
+    let first = std::fs::read_to_string(&state_path).unwrap();
+    run(
+        dir.path(),
+        datetime!(2026-11-25 08:00 UTC),
+        1,
+        datetime!(2026-11-26 00:00 UTC),
+    )
+    .await;
+    let second = std::fs::read_to_string(&state_path).unwrap();
+
+    // An old state file: the database is ahead of it.
+    std::fs::write(&state_path, &first).unwrap();
+    let message = refusal(conf(dir.path()), datetime!(2026-11-26 08:00 UTC)).await;
+    assert!(
+        message.contains("the state file is older than the database"),
+        "{message}"
+    );
+
+    // A state file whose root differs from the database's at the same size.
+    let mut lines: Vec<String> = second.lines().map(str::to_owned).collect();
+    lines[3] = lucent_core::Hash([7; 32]).to_base64();
+    std::fs::write(&state_path, lines.join("\n") + "\n").unwrap();
+    let message = refusal(conf(dir.path()), datetime!(2026-11-26 08:00 UTC)).await;
+    assert!(
+        message.contains("the stored tree does not match the last signed root"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn another_origin_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        datetime!(2026-11-24 08:00 UTC),
+        0,
+        datetime!(2026-11-24 09:00 UTC),
+    )
+    .await;
+    let message = refusal(
+        config(dir.path(), "other.example", Period::DAY),
+        datetime!(2026-11-24 10:00 UTC),
+    )
+    .await;
+    assert!(
+        message.contains("pass --origin test.example/lucent"),
+        "{message}"
+    );
+}
