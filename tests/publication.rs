@@ -12,7 +12,7 @@ use lucent::datadir::DataDir;
 use lucent::period::Period;
 use lucent_core::Hash;
 use lucent_core::hash::leaf_hash;
-use lucent_core::note::{SigningKey, VerifierKey};
+use lucent_core::note::SigningKey;
 use lucent_core::record::Entry;
 use lucent_core::tlog_proof::TlogProof;
 use serde_json::Value;

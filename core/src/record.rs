@@ -690,7 +690,7 @@ pub struct ChainedEntry {
 /// empty log).
 pub fn chain_entries(prev: Hash, mut records: Vec<Record>) -> Vec<ChainedEntry> {
     // A deployment reports once a day, so (deployment, day) orders fully.
-    records.sort_by(|a, b| (a.deployment, a.day).cmp(&(b.deployment, b.day)));
+    records.sort_by_key(|r| (r.deployment, r.day));
     let mut prev = prev;
     records
         .into_iter()

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use lucent_core::Hash;
 use lucent_core::merkle::{NodeId, NodeReader, ProofError};
-use lucent_core::tiles::{node_from_tile, tile_for_node};
+use lucent_core::tiles::{node_from_tile, parse_hash_tile, tile_for_node};
 
 use super::{ReadStore, Result, StorageError};
 
@@ -91,14 +91,7 @@ pub enum ComputeError {
 
 /// The hashes of a stored tile.
 pub fn split_hashes(bytes: &[u8]) -> Result<Vec<Hash>> {
-    if bytes.is_empty() || bytes.len() % Hash::LEN != 0 {
-        return Err(StorageError::Corrupt(format!(
-            "a stored tile is {} bytes",
-            bytes.len()
-        )));
-    }
-    Ok(bytes
-        .chunks_exact(Hash::LEN)
-        .map(|c| Hash::from_slice(c).expect("32-byte chunk"))
-        .collect())
+    let width = u16::try_from(bytes.len() / Hash::LEN).unwrap_or(0);
+    parse_hash_tile(bytes, width)
+        .map_err(|e| StorageError::Corrupt(format!("a stored tile: {e}")))
 }

@@ -1,0 +1,331 @@
+//! A small HTTP client for a lucent log's public endpoints (SPEC section 5).
+//! Every error names the URL it came from; answers are checked only for
+//! shape here, and for meaning by [`super::verify`] and [`super::submit`].
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use lucent_core::Hash;
+use lucent_core::tiles::TilePath;
+
+/// One request may take this long, connection included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a request did not give a usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{url:?} is not an http(s) URL")]
+    BadUrl { url: String },
+    #[error("{method} {url}: {error}")]
+    Request {
+        method: &'static str,
+        url: String,
+        error: reqwest::Error,
+    },
+    #[error("{method} {url}: HTTP {status}: {detail}")]
+    Status {
+        method: &'static str,
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("{url}: the answer is not valid: {reason}")]
+    Body { url: String, reason: String },
+}
+
+/// `GET /v1/log`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogInfo {
+    pub origin: String,
+    pub verifier_key: String,
+    pub size: u64,
+    pub inception_day: String,
+}
+
+/// A signed root, as `/v1/roots` serves it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServedRoot {
+    pub day: String,
+    pub period_end: String,
+    pub size: u64,
+    pub root_hash: String,
+    pub checkpoint: String,
+}
+
+/// The answer to `POST /v1/reports`: the signed promise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseAnswer {
+    pub day: String,
+    pub deployment: String,
+    pub record: String,
+    pub record_hash: String,
+    pub publish_after: String,
+    pub promise: String,
+}
+
+/// `GET /v1/receipts/{record_hash}` once the record is published.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Receipt {
+    pub index: u64,
+    pub entry: String,
+    pub leaf_hash: String,
+    pub checkpoint: String,
+    pub inclusion_proof: Vec<String>,
+    pub tlog_proof: String,
+}
+
+/// What a receipt request found.
+#[derive(Debug, Clone)]
+pub enum ReceiptAnswer {
+    Published(Receipt),
+    /// Accepted but not yet in a signed root.
+    Pending { publish_after: String },
+}
+
+/// What `POST /v1/reports` answered.
+#[derive(Debug, Clone)]
+pub enum SubmitAnswer {
+    /// 202: accepted now.
+    Accepted(PromiseAnswer),
+    /// 200: the same report was already accepted today.
+    Replayed(PromiseAnswer),
+    /// 409: a different report of this deployment was accepted today.
+    Conflict(PromiseAnswer),
+}
+
+/// The parts of an RFC 9457 problem that a client acts on.
+#[derive(Debug, Default, Deserialize)]
+struct Problem {
+    detail: Option<String>,
+    publish_after: Option<String>,
+    promise: Option<PromiseAnswer>,
+}
+
+#[derive(Deserialize)]
+struct ConsistencyProofAnswer {
+    proof: Vec<String>,
+}
+
+/// An answer of any status, with its body read.
+struct Answer {
+    method: &'static str,
+    url: String,
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn problem(&self) -> Problem {
+        serde_json::from_slice(&self.body).unwrap_or_default()
+    }
+
+    /// Refuses any status but 200, with the problem's detail.
+    fn check_ok(&self) -> Result<(), HttpError> {
+        match self.status {
+            200 => Ok(()),
+            _ => Err(self.status_error()),
+        }
+    }
+
+    fn status_error(&self) -> HttpError {
+        let detail = self.problem().detail.unwrap_or_else(|| {
+            String::from_utf8_lossy(&self.body)
+                .chars()
+                .take(200)
+                .collect()
+        });
+        HttpError::Status {
+            method: self.method,
+            url: self.url.clone(),
+            status: self.status,
+            detail,
+        }
+    }
+
+    fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| self.invalid(e))
+    }
+
+    fn invalid(&self, reason: impl ToString) -> HttpError {
+        HttpError::Body {
+            url: self.url.clone(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A client of one log, by its base URL (`https://example.com/log`).
+#[derive(Debug, Clone)]
+pub struct LogClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl LogClient {
+    pub fn new(base: &str) -> Result<LogClient, HttpError> {
+        let base = base.trim_end_matches('/');
+        let parsed = reqwest::Url::parse(base).map_err(|_| HttpError::BadUrl { url: base.into() })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(HttpError::BadUrl { url: base.into() });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("lucent/", env!("CARGO_PKG_VERSION")))
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|error| HttpError::Request {
+                method: "GET",
+                url: base.into(),
+                error,
+            })?;
+        Ok(LogClient {
+            base: base.to_owned(),
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn send(
+        &self,
+        method: &'static str,
+        request: reqwest::RequestBuilder,
+        url: String,
+    ) -> Result<Answer, HttpError> {
+        let failed = |error| HttpError::Request {
+            method,
+            url: url.clone(),
+            error,
+        };
+        let response = request.send().await.map_err(failed)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(failed)?.to_vec();
+        Ok(Answer {
+            method,
+            url,
+            status,
+            body,
+        })
+    }
+
+    async fn get(&self, path: &str) -> Result<Answer, HttpError> {
+        let url = format!("{}{path}", self.base);
+        self.send("GET", self.http.get(&url), url).await
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, HttpError> {
+        let answer = self.get(path).await?;
+        answer.check_ok()?;
+        answer.json()
+    }
+
+    /// Like [`LogClient::get_json`], with `None` for a 404.
+    async fn get_json_if_found<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, HttpError> {
+        let answer = self.get(path).await?;
+        if answer.status == 404 {
+            return Ok(None);
+        }
+        answer.check_ok()?;
+        answer.json().map(Some)
+    }
+
+    /// `GET /v1/log`.
+    pub async fn log(&self) -> Result<LogInfo, HttpError> {
+        self.get_json("/v1/log").await
+    }
+
+    /// `GET /v1/roots`: every signed root, oldest first.
+    pub async fn roots(&self) -> Result<Vec<ServedRoot>, HttpError> {
+        self.get_json("/v1/roots").await
+    }
+
+    /// `GET /v1/roots/{day}`, `None` if no root closes that day.
+    pub async fn root_of_day(&self, day: &str) -> Result<Option<ServedRoot>, HttpError> {
+        self.get_json_if_found(&format!("/v1/roots/{day}")).await
+    }
+
+    /// `GET /v1/roots/latest`, `None` before the first root.
+    pub async fn latest_root(&self) -> Result<Option<ServedRoot>, HttpError> {
+        self.get_json_if_found("/v1/roots/latest").await
+    }
+
+    /// `GET /checkpoint`: the latest signed checkpoint's note text, `None`
+    /// before the first root.
+    pub async fn checkpoint(&self) -> Result<Option<String>, HttpError> {
+        let answer = self.get("/checkpoint").await?;
+        if answer.status == 404 {
+            return Ok(None);
+        }
+        answer.check_ok()?;
+        match String::from_utf8(answer.body) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) => Err(HttpError::Body {
+                url: answer.url,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// `GET /v1/proofs/consistency?old=&new=`.
+    pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, HttpError> {
+        let answer = self
+            .get(&format!("/v1/proofs/consistency?old={old}&new={new}"))
+            .await?;
+        answer.check_ok()?;
+        let proof: ConsistencyProofAnswer = answer.json()?;
+        base64_hashes(&proof.proof).map_err(|reason| answer.invalid(reason))
+    }
+
+    /// The bytes of a hash tile or an entry bundle, `GET /tile/…`.
+    pub async fn tile(&self, path: TilePath) -> Result<Vec<u8>, HttpError> {
+        let answer = self.get(&format!("/{path}")).await?;
+        answer.check_ok()?;
+        Ok(answer.body)
+    }
+
+    /// `GET /v1/receipts/{record_hash}`.
+    pub async fn receipt(&self, record_hash: &Hash) -> Result<ReceiptAnswer, HttpError> {
+        let answer = self.get(&format!("/v1/receipts/{record_hash}")).await?;
+        if answer.status == 404
+            && let Some(publish_after) = answer.problem().publish_after
+        {
+            return Ok(ReceiptAnswer::Pending { publish_after });
+        }
+        answer.check_ok()?;
+        answer.json().map(ReceiptAnswer::Published)
+    }
+
+    /// `POST /v1/reports` with a JSON report body.
+    pub async fn submit(&self, report: String) -> Result<SubmitAnswer, HttpError> {
+        let url = format!("{}/v1/reports", self.base);
+        let request = self
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(report);
+        let answer = self.send("POST", request, url).await?;
+        match answer.status {
+            202 => answer.json().map(SubmitAnswer::Accepted),
+            200 => answer.json().map(SubmitAnswer::Replayed),
+            409 => match answer.problem().promise {
+                Some(promise) => Ok(SubmitAnswer::Conflict(promise)),
+                None => Err(answer.status_error()),
+            },
+            _ => Err(answer.status_error()),
+        }
+    }
+}
+
+/// Parses proof hashes written in standard base64.
+pub fn base64_hashes(texts: &[String]) -> Result<Vec<Hash>, String> {
+    texts
+        .iter()
+        .map(|text| Hash::from_base64(text).map_err(|e| format!("{text:?}: {e}")))
+        .collect()
+}
