@@ -92,6 +92,5 @@ pub enum ComputeError {
 /// The hashes of a stored tile.
 pub fn split_hashes(bytes: &[u8]) -> Result<Vec<Hash>> {
     let width = u16::try_from(bytes.len() / Hash::LEN).unwrap_or(0);
-    parse_hash_tile(bytes, width)
-        .map_err(|e| StorageError::Corrupt(format!("a stored tile: {e}")))
+    parse_hash_tile(bytes, width).map_err(|e| StorageError::Corrupt(format!("a stored tile: {e}")))
 }
