@@ -8,10 +8,14 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use lucent::cli::progress::Progress;
+use lucent::cli::submit::{self, CheckError, PENDING_EXIT_CODE, ReportFields, SubmitOptions};
+use lucent::cli::verify::{self, VerifyOptions};
 use lucent::clock::{Clock, ManualClock, SystemClock};
-use lucent::core::note::SigningKey;
+use lucent::core::note::{SigningKey, VerifierKey};
 use lucent::core::record::Nonce;
 use lucent::period::Period;
+use lucent::sequencer::DEFAULT_QUEUE_CAPACITY;
 use lucent::server::{self, ServeConfig};
 
 #[derive(Parser)]
@@ -40,6 +44,57 @@ enum Command {
         #[arg(long, env = "LUCENT_NONCE", hide_env_values = true)]
         nonce: String,
     },
+    /// Audit a log over HTTP: every root's signature, the tree from the
+    /// tiles, the hash chain from the entries, the consistency of the roots,
+    /// the days and the order of the entries.
+    Verify(VerifyArgs),
+    /// Send a report and save its verified promise; with --check, verify the
+    /// receipt of a saved promise once it is published.
+    Submit(SubmitArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The log's URL, e.g. https://example.com/log.
+    url: String,
+    /// The log's verifier key, obtained from a source you trust.
+    #[arg(long, env = "LUCENT_VERIFIER_KEY")]
+    key: String,
+    /// Monitor mode: remember the verified root in FILE, and prove on the
+    /// next run that the log only grew since.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SubmitArgs {
+    /// The log's URL.
+    #[arg(required_unless_present = "check")]
+    url: Option<String>,
+    /// Verify the receipt of a promise saved by an earlier submit instead;
+    /// exits with 3 while the record is not yet published.
+    #[arg(long, value_name = "PROMISE_FILE", conflicts_with_all = [
+        "url", "version", "tokens_created", "tokens_detokenized", "grants_issued", "key", "out",
+    ])]
+    check: Option<PathBuf>,
+    /// The deployment's secret nonce (a version-4 UUID).
+    #[arg(long, env = "LUCENT_NONCE", hide_env_values = true, required_unless_present = "check")]
+    nonce: Option<String>,
+    /// The deployed product version.
+    #[arg(long, required_unless_present = "check")]
+    version: Option<String>,
+    #[arg(long, required_unless_present = "check")]
+    tokens_created: Option<u64>,
+    #[arg(long, required_unless_present = "check")]
+    tokens_detokenized: Option<u64>,
+    #[arg(long, required_unless_present = "check")]
+    grants_issued: Option<u64>,
+    /// The log's verifier key, if you have it; it must be the one served.
+    #[arg(long)]
+    key: Option<String>,
+    /// Where to save the promise [default: lucent-promise-<day>.json].
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -62,6 +117,9 @@ struct ServeArgs {
     /// Addresses of reverse proxies whose X-Forwarded-For is believed.
     #[arg(long, env = "LUCENT_TRUSTED_PROXY", value_delimiter = ',')]
     trusted_proxy: Vec<IpAddr>,
+    /// Reports that may wait for the writer before the server answers 503.
+    #[arg(long, env = "LUCENT_QUEUE_CAPACITY", default_value_t = DEFAULT_QUEUE_CAPACITY)]
+    queue_capacity: usize,
     /// For tests and demos only: a clock stopped at this RFC 3339 instant.
     #[arg(long, env = "LUCENT_FROZEN_CLOCK", hide = true)]
     frozen_clock: Option<String>,
@@ -100,7 +158,60 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", nonce.deployment());
             Ok(())
         }
+        Some(Command::Verify(args)) => {
+            let options = VerifyOptions {
+                url: args.url,
+                key: parse_key(&args.key)?,
+                state: args.state,
+            };
+            let report = verify::verify(&options, &Progress::stderr())
+                .await
+                .context("verification failed")?;
+            println!("{report}");
+            Ok(())
+        }
+        Some(Command::Submit(SubmitArgs {
+            check: Some(promise_file),
+            ..
+        })) => match submit::check(&promise_file).await {
+            Ok(report) => {
+                println!("{report}");
+                Ok(())
+            }
+            Err(pending @ CheckError::Pending { .. }) => {
+                eprintln!("{pending}");
+                std::process::exit(PENDING_EXIT_CODE)
+            }
+            Err(e) => Err(e).context("the receipt does not verify"),
+        },
+        Some(Command::Submit(args)) => {
+            // clap requires these without --check.
+            let required = "required without --check";
+            let options = SubmitOptions {
+                url: args.url.expect(required),
+                report: ReportFields {
+                    nonce: args.nonce.expect(required),
+                    version: args.version.expect(required),
+                    tokens_created: args.tokens_created.expect(required),
+                    tokens_detokenized: args.tokens_detokenized.expect(required),
+                    grants_issued: args.grants_issued.expect(required),
+                },
+                key: args.key.as_deref().map(parse_key).transpose()?,
+            };
+            let submission = submit::submit(&options).await.context("submitting failed")?;
+            let out = args
+                .out
+                .unwrap_or_else(|| submission.promise.default_file_name());
+            submission.promise.save(&out)?;
+            println!("{submission}");
+            println!("promise saved to {}", out.display());
+            Ok(())
+        }
     }
+}
+
+fn parse_key(text: &str) -> anyhow::Result<VerifierKey> {
+    VerifierKey::parse(text).map_err(|e| anyhow::anyhow!("--key: {e}"))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -112,6 +223,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         publish_period: args.publish_period,
         rate_limit: NonZeroU32::new(args.rate_limit),
         trusted_proxies: args.trusted_proxy,
+        queue_capacity: args.queue_capacity,
     };
     let clock: Arc<dyn Clock> = match frozen_clock {
         None => Arc::new(SystemClock),

@@ -30,6 +30,8 @@ pub struct ServeConfig {
     /// Reports per minute per client address; `None` turns the limit off.
     pub rate_limit: Option<NonZeroU32>,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Reports that may wait for the writer before the server answers 503.
+    pub queue_capacity: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,7 @@ pub async fn start(
         period: config.publish_period,
         key: key.clone(),
         data_dir,
+        queue_capacity: config.queue_capacity,
     };
     let (sequencer, writer) = Writer::start(write, read.clone(), writer_config).await?;
 

@@ -235,3 +235,55 @@ async fn the_rate_limit_answers_429_with_retry_after_and_spares_reads() {
     }
     server.stop().await;
 }
+
+/// A full queue answers 503 with Retry-After at once, and stores nothing
+/// for the refused reports; the queued ones are stored when the writer can
+/// write again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), ORIGIN, Period::DAY);
+    config.queue_capacity = 2;
+    let server = std::sync::Arc::new(
+        TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00:00 UTC))).await,
+    );
+    // Hold SQLite's write lock, so the writer blocks on its next batch.
+    let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
+    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..12 {
+        let (server, answers) = (server.clone(), answers.clone());
+        tokio::spawn(async move {
+            let response = server
+                .client
+                .post(format!("{}/v1/reports", server.base))
+                .header("content-type", "application/json")
+                .body(report(&common::nonce(), 1))
+                .send()
+                .await
+                .unwrap();
+            let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            let _ = answers.send((response.status().as_u16(), retry_after));
+        });
+    }
+    // At most three reports are in the writer or its queue: the others are
+    // refused while the lock is held.
+    let mut refused = 0;
+    while refused < 9 {
+        let (status, retry_after) = answered.recv().await.unwrap();
+        assert_eq!(status, 503, "only refusals can answer while the writer is blocked");
+        assert_eq!(retry_after.as_deref(), Some("1"));
+        refused += 1;
+    }
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    drop(blocker);
+    let mut accepted = 0;
+    while accepted < 3 {
+        let (status, _) = answered.recv().await.unwrap();
+        assert_eq!(status, 202);
+        accepted += 1;
+    }
+    assert_eq!(stored(&dir).await.len(), 3);
+    std::sync::Arc::into_inner(server).unwrap().stop().await;
+}

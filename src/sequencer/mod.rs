@@ -13,9 +13,9 @@ use tokio::sync::{mpsc, oneshot};
 pub use publish::record_key;
 pub use writer::{StartupError, Writer, WriterConfig};
 
-/// Reports waiting for the writer, at most; beyond this the server answers
-/// 503 rather than queueing without bound.
-pub const QUEUE_CAPACITY: usize = 4096;
+/// Reports waiting for the writer, at most, by default; beyond this the
+/// server answers 503 rather than queueing without bound.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 
 /// How a report was received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

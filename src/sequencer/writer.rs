@@ -11,7 +11,7 @@ use lucent_core::note::SigningKey;
 use lucent_core::record::{Entry, Record, Report, record_hash};
 use tokio::sync::mpsc;
 
-use super::{Command, Outcome, OutcomeKind, QUEUE_CAPACITY, Sequencer, SubmitError};
+use super::{Command, Outcome, OutcomeKind, Sequencer, SubmitError};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
 use crate::period::{Period, day_of, instant};
@@ -27,6 +27,8 @@ pub struct WriterConfig {
     pub period: Period,
     pub key: Arc<SigningKey>,
     pub data_dir: DataDir,
+    /// Reports that may wait for the writer; see [`super::DEFAULT_QUEUE_CAPACITY`].
+    pub queue_capacity: usize,
 }
 
 /// Why the log could not be opened for writing. Each message says what is
@@ -147,7 +149,7 @@ impl Writer {
             }
         }
         let expected = check_state(&config, &last_root, size, last_end, &tree)?;
-        let (queue, commands) = mpsc::channel(QUEUE_CAPACITY);
+        let (queue, commands) = mpsc::channel(config.queue_capacity.max(1));
         let mut writer = Writer {
             store,
             read,

@@ -33,6 +33,7 @@ pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
         publish_period: period,
         rate_limit: None,
         trusted_proxies: Vec::new(),
+        queue_capacity: lucent::sequencer::DEFAULT_QUEUE_CAPACITY,
     }
 }
 
