@@ -78,7 +78,12 @@ struct SubmitArgs {
     ])]
     check: Option<PathBuf>,
     /// The deployment's secret nonce (a version-4 UUID).
-    #[arg(long, env = "LUCENT_NONCE", hide_env_values = true, required_unless_present = "check")]
+    #[arg(
+        long,
+        env = "LUCENT_NONCE",
+        hide_env_values = true,
+        required_unless_present = "check"
+    )]
     nonce: Option<String>,
     /// The deployed product version.
     #[arg(long, required_unless_present = "check")]
@@ -198,7 +203,9 @@ async fn main() -> anyhow::Result<()> {
                 },
                 key: args.key.as_deref().map(parse_key).transpose()?,
             };
-            let submission = submit::submit(&options).await.context("submitting failed")?;
+            let submission = submit::submit(&options)
+                .await
+                .context("submitting failed")?;
             let out = args
                 .out
                 .unwrap_or_else(|| submission.promise.default_file_name());

@@ -98,6 +98,8 @@ pub async fn start(
         key,
         origin: verifier_key.name().to_owned(),
         rate_limiter,
+        publish_period: config.publish_period,
+        stats: Default::default(),
     });
     spawn_forgetting(&state);
     let acceptor = TcpListener::bind(config.listen.clone())

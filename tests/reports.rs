@@ -249,8 +249,13 @@ async fn a_full_queue_answers_503() {
     );
     // Hold SQLite's write lock, so the writer blocks on its next batch.
     let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
     let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..12 {
         let (server, answers) = (server.clone(), answers.clone());
@@ -263,7 +268,10 @@ async fn a_full_queue_answers_503() {
                 .send()
                 .await
                 .unwrap();
-            let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
             let _ = answers.send((response.status().as_u16(), retry_after));
         });
     }
@@ -272,7 +280,10 @@ async fn a_full_queue_answers_503() {
     let mut refused = 0;
     while refused < 9 {
         let (status, retry_after) = answered.recv().await.unwrap();
-        assert_eq!(status, 503, "only refusals can answer while the writer is blocked");
+        assert_eq!(
+            status, 503,
+            "only refusals can answer while the writer is blocked"
+        );
         assert_eq!(retry_after.as_deref(), Some("1"));
         refused += 1;
     }

@@ -6,13 +6,16 @@ mod problem;
 mod rate_limit;
 mod reads;
 mod reports;
+mod stats;
 mod tiles;
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use poem::endpoint::make_sync;
 use poem::middleware::{Compression, Cors};
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
 use poem_openapi::OpenApiService;
 
 use lucent_core::note::SigningKey;
@@ -21,8 +24,10 @@ pub use problem::{ApiError, Problem};
 pub use rate_limit::{RateLimiter, TrustedProxies};
 pub use reports::{MAX_BODY, PromiseBody};
 
+use crate::period::Period;
 use crate::sequencer::Sequencer;
 use crate::storage::ReadStore;
+use crate::storage::stats::StatsCache;
 
 /// What every endpoint shares.
 pub struct AppState {
@@ -31,39 +36,68 @@ pub struct AppState {
     pub key: Arc<SigningKey>,
     pub origin: String,
     pub rate_limiter: Option<RateLimiter>,
+    pub publish_period: Period,
+    /// `/v1/stats` and `/stats`, computed once per published size.
+    pub stats: StatsCache,
 }
 
-pub fn openapi_service(
-    state: &Arc<AppState>,
-) -> OpenApiService<(reports::ReportsApi, reads::ReadsApi), ()> {
-    let apis = (
-        reports::ReportsApi {
-            state: state.clone(),
-        },
-        reads::ReadsApi {
-            state: state.clone(),
-        },
-    );
-    OpenApiService::new(apis, "lucent", env!("CARGO_PKG_VERSION")).description(
-        "A transparent telemetry log: daily usage reports kept in an append-only Merkle-tree log \
-             with signed daily roots.",
+type Apis = (
+    reports::ReportsApi,
+    reads::ReadsApi,
+    stats::StatsApi,
+    tiles::CheckpointApi,
+);
+
+/// The API's OpenAPI service (the operations poem-openapi describes).
+pub fn openapi_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            reports::ReportsApi,
+            reads::ReadsApi,
+            stats::StatsApi,
+            tiles::CheckpointApi,
+        ),
+        "lucent",
+        env!("CARGO_PKG_VERSION"),
     )
+    .description(
+        "A transparent telemetry log: daily usage reports kept in an append-only Merkle-tree \
+         log with signed daily roots. Errors are RFC 9457 `application/problem+json`.",
+    )
+}
+
+/// The whole OpenAPI description, as served at `/openapi.json` and
+/// committed under `openapi/`: the operations plus the C2SP tile paths,
+/// whose indexes span several path segments, which poem-openapi cannot
+/// express.
+pub fn openapi_json() -> String {
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&openapi_service().spec()).expect("poem-openapi writes JSON");
+    let paths = spec["paths"].as_object_mut().expect("a paths object");
+    paths.extend(tiles::openapi_paths());
+    serde_json::to_string_pretty(&spec).expect("JSON serializes") + "\n"
 }
 
 /// The whole application.
 pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
-    let api = openapi_service(&state);
-    let spec = api.spec_endpoint();
-    let docs = api.scalar();
+    let api = openapi_service();
+    let spec = openapi_json();
+    // The interactive docs embed the spec: give them the whole one.
+    let docs = api.scalar_html().replace(&api.spec(), &spec);
     let writes = rate_limit::Limit {
         state: state.clone(),
     };
     Route::new()
         .nest("/", api.with(writes))
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
-        .at("/healthz", get(healthz))
-        .at("/checkpoint", get(tiles::checkpoint))
+        .at(
+            "/openapi.json",
+            get(make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(spec.clone())
+            })),
+        )
+        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
         .at(
             "/tile/entries/*rest",
             get(tiles::tile).with(Compression::new()),
@@ -73,11 +107,6 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .with(Cors::new())
         .catch_all_error(problem::into_problem)
         .around(log_request)
-}
-
-#[handler]
-fn healthz() -> &'static str {
-    "ok\n"
 }
 
 /// Logs method, route, status and duration: never the client's address,

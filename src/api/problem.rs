@@ -159,3 +159,101 @@ pub async fn into_problem(error: poem::Error) -> Response {
     };
     problem_response(&problem, None)
 }
+
+/// The error statuses an endpoint can answer, for its OpenAPI description.
+pub trait ProblemSet: Send + Sync + 'static {
+    const STATUSES: &'static [(u16, &'static str)];
+}
+
+/// The errors of the read endpoints.
+pub struct ReadProblems;
+
+impl ProblemSet for ReadProblems {
+    const STATUSES: &'static [(u16, &'static str)] = &[
+        (
+            400,
+            "A parameter is invalid, e.g. a size beyond the published one.",
+        ),
+        (
+            404,
+            "Nothing published answers this request (a receipt may say \"pending\").",
+        ),
+        (500, "An internal error; details are logged, not sent."),
+    ];
+}
+
+/// The errors of `POST /v1/reports`.
+pub struct SubmitProblems;
+
+impl ProblemSet for SubmitProblems {
+    const STATUSES: &'static [(u16, &'static str)] = &[
+        (
+            400,
+            "The body is not a valid report; `field` names the field at fault.",
+        ),
+        (
+            409,
+            "This deployment sent a different report today; `promise` is the stored one.",
+        ),
+        (413, "The body is larger than 4 KiB."),
+        (415, "The body is not application/json."),
+        (429, "Too many reports from this address; see Retry-After."),
+        (500, "An internal error; details are logged, not sent."),
+        (
+            503,
+            "The server is saturated or cannot store reports now; see Retry-After.",
+        ),
+    ];
+}
+
+/// An [`ApiError`] as an endpoint of set `S` answers it: documented in the
+/// OpenAPI description as `application/problem+json` for each status of `S`.
+pub struct Problems<S>(ApiError, std::marker::PhantomData<S>);
+
+impl<S, E: Into<ApiError>> From<E> for Problems<S> {
+    fn from(error: E) -> Self {
+        Problems(error.into(), std::marker::PhantomData)
+    }
+}
+
+impl<S> From<Problems<S>> for poem::Error {
+    fn from(problems: Problems<S>) -> poem::Error {
+        problems.0.into()
+    }
+}
+
+impl<S: ProblemSet> poem_openapi::ApiResponse for Problems<S> {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        use poem_openapi::registry::{
+            MetaHeader, MetaMediaType, MetaResponse, MetaSchema, MetaSchemaRef,
+        };
+        use poem_openapi::types::Type as _;
+        let responses = S::STATUSES
+            .iter()
+            .map(|&(status, description)| MetaResponse {
+                description,
+                status: Some(status),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "application/problem+json",
+                    schema: Problem::schema_ref(),
+                }],
+                headers: match status {
+                    429 | 503 => vec![MetaHeader {
+                        name: "Retry-After".into(),
+                        description: Some("Seconds to wait before trying again.".into()),
+                        required: true,
+                        deprecated: false,
+                        schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new("integer"))),
+                    }],
+                    _ => Vec::new(),
+                },
+            })
+            .collect();
+        poem_openapi::registry::MetaResponses { responses }
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <Problem as poem_openapi::types::Type>::register(registry);
+    }
+}

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{Object, OpenApi};
 
 use lucent_core::Hash;
@@ -14,7 +15,7 @@ use lucent_core::record::{Entry, record_hash};
 use lucent_core::tlog_proof::TlogProof;
 
 use super::AppState;
-use super::problem::ApiError;
+use super::problem::{ApiError, Problems, ReadProblems};
 use crate::period::{day_of, instant, rfc3339};
 use crate::sequencer::record_key;
 use crate::storage::tiles::{ComputeError, TileNodes};
@@ -145,22 +146,25 @@ impl From<ComputeError> for ApiError {
     }
 }
 
-pub struct ReadsApi {
-    pub state: Arc<AppState>,
-}
+pub struct ReadsApi;
 
 #[OpenApi]
 impl ReadsApi {
+    /// Liveness: answers `ok` while the server runs.
+    #[oai(path = "/healthz", method = "get", operation_id = "health")]
+    async fn healthz(&self) -> PlainText<&'static str> {
+        PlainText("ok\n")
+    }
+
     /// The log: origin, verifier key, published size, inception day.
     #[oai(path = "/v1/log", method = "get", operation_id = "getLog")]
-    async fn log(&self) -> poem::Result<Json<LogBody>> {
-        let read = &self.state.read;
-        let info = read.log_info().await.map_err(ApiError::from)?;
-        let size = read
-            .latest_root()
-            .await
-            .map_err(ApiError::from)?
-            .map_or(0, |r| r.size as u64);
+    async fn log(
+        &self,
+        state: Data<&Arc<AppState>>,
+    ) -> Result<Json<LogBody>, Problems<ReadProblems>> {
+        let read = &state.read;
+        let info = read.log_info().await?;
+        let size = read.latest_root().await?.map_or(0, |r| r.size as u64);
         Ok(Json(LogBody {
             origin: info.origin,
             verifier_key: info.verifier_key,
@@ -171,8 +175,11 @@ impl ReadsApi {
 
     /// Every signed root, oldest first.
     #[oai(path = "/v1/roots", method = "get", operation_id = "listRoots")]
-    async fn roots(&self) -> poem::Result<Json<Vec<RootBody>>> {
-        let roots = self.state.read.roots().await.map_err(ApiError::from)?;
+    async fn roots(
+        &self,
+        state: Data<&Arc<AppState>>,
+    ) -> Result<Json<Vec<RootBody>>, Problems<ReadProblems>> {
+        let roots = state.read.roots().await?;
         Ok(Json(roots.into_iter().map(RootBody::from).collect()))
     }
 
@@ -182,28 +189,25 @@ impl ReadsApi {
         method = "get",
         operation_id = "getLatestRoot"
     )]
-    async fn latest_root(&self) -> poem::Result<Json<RootBody>> {
-        let root = self
-            .state
-            .read
-            .latest_root()
-            .await
-            .map_err(ApiError::from)?;
+    async fn latest_root(
+        &self,
+        state: Data<&Arc<AppState>>,
+    ) -> Result<Json<RootBody>, Problems<ReadProblems>> {
+        let root = state.read.latest_root().await?;
         let root = root.ok_or_else(|| ApiError::NotFound("no root has been signed yet".into()))?;
         Ok(Json(root.into()))
     }
 
     /// The last root that closes within a UTC day.
     #[oai(path = "/v1/roots/:day", method = "get", operation_id = "getRootOfDay")]
-    async fn root_of_day(&self, day: Path<String>) -> poem::Result<Json<RootBody>> {
+    async fn root_of_day(
+        &self,
+        state: Data<&Arc<AppState>>,
+        day: Path<String>,
+    ) -> Result<Json<RootBody>, Problems<ReadProblems>> {
         let day = lucent_core::record::Day::parse(&day.0)
             .map_err(|_| ApiError::BadRequest("a day is a date YYYY-MM-DD".into()))?;
-        let root = self
-            .state
-            .read
-            .root_of_day(&day.to_string())
-            .await
-            .map_err(ApiError::from)?;
+        let root = state.read.root_of_day(&day.to_string()).await?;
         let root = root.ok_or_else(|| ApiError::NotFound(format!("no root closes {day}")))?;
         Ok(Json(root.into()))
     }
@@ -212,19 +216,15 @@ impl ReadsApi {
     #[oai(path = "/v1/entries", method = "get", operation_id = "listEntries")]
     async fn entries(
         &self,
+        state: Data<&Arc<AppState>>,
         start: Query<Option<u64>>,
         limit: Query<Option<u32>>,
-    ) -> poem::Result<Json<EntriesPage>> {
+    ) -> Result<Json<EntriesPage>, Problems<ReadProblems>> {
         let start = start.0.unwrap_or(0);
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE);
-        let size = self.published_size().await?;
+        let size = published_size(&state).await?;
         let end = start.saturating_add(u64::from(limit)).min(size);
-        let stored = self
-            .state
-            .read
-            .entries(start, end)
-            .await
-            .map_err(ApiError::from)?;
+        let stored = state.read.entries(start, end).await?;
         let entries = stored
             .into_iter()
             .map(entry_body)
@@ -238,19 +238,18 @@ impl ReadsApi {
 
     /// One published entry.
     #[oai(path = "/v1/entries/:index", method = "get", operation_id = "getEntry")]
-    async fn entry(&self, index: Path<u64>) -> poem::Result<Json<EntryBody>> {
-        let size = self.published_size().await?;
+    async fn entry(
+        &self,
+        state: Data<&Arc<AppState>>,
+        index: Path<u64>,
+    ) -> Result<Json<EntryBody>, Problems<ReadProblems>> {
+        let size = published_size(&state).await?;
         let missing =
             || ApiError::NotFound(format!("entry {} is not published (size {size})", index.0));
         if index.0 >= size {
             return Err(missing().into());
         }
-        let stored = self
-            .state
-            .read
-            .entries(index.0, index.0 + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let stored = state.read.entries(index.0, index.0 + 1).await?;
         Ok(Json(entry_body(
             stored.into_iter().next().ok_or_else(missing)?,
         )?))
@@ -266,10 +265,11 @@ impl ReadsApi {
     )]
     async fn deployment_entries(
         &self,
+        state: Data<&Arc<AppState>>,
         prefix: Path<String>,
         after: Query<Option<u64>>,
         limit: Query<Option<u32>>,
-    ) -> poem::Result<Json<EntriesPage>> {
+    ) -> Result<Json<EntriesPage>, Problems<ReadProblems>> {
         let prefix = prefix.0;
         if !(2..=8).contains(&prefix.len())
             || !prefix
@@ -281,13 +281,11 @@ impl ReadsApi {
             );
         }
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE);
-        let size = self.published_size().await?;
-        let stored = self
-            .state
+        let size = published_size(&state).await?;
+        let stored = state
             .read
             .entries_by_deployment(&prefix, after.0, size, limit)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let next_after = (stored.len() == limit as usize)
             .then(|| stored.last().map(|e| e.index))
             .flatten();
@@ -310,21 +308,19 @@ impl ReadsApi {
     )]
     async fn inclusion(
         &self,
+        state: Data<&Arc<AppState>>,
         index: Query<u64>,
         size: Query<u64>,
-    ) -> poem::Result<Json<InclusionProofBody>> {
+    ) -> Result<Json<InclusionProofBody>, Problems<ReadProblems>> {
         let (index, size) = (index.0, size.0);
-        self.check_size(size).await?;
+        check_size(&state, size).await?;
         if index >= size {
             return Err(
                 ApiError::BadRequest(format!("index {index} is not below size {size}")).into(),
             );
         }
-        let proof = TileNodes::compute(&self.state.read, |nodes| {
-            inclusion_proof(index, size, nodes)
-        })
-        .await
-        .map_err(ApiError::from)?;
+        let proof =
+            TileNodes::compute(&state.read, |nodes| inclusion_proof(index, size, nodes)).await?;
         Ok(Json(InclusionProofBody {
             index,
             size,
@@ -341,11 +337,12 @@ impl ReadsApi {
     )]
     async fn consistency(
         &self,
+        state: Data<&Arc<AppState>>,
         old: Query<u64>,
         new: Query<u64>,
-    ) -> poem::Result<Json<ConsistencyProofBody>> {
+    ) -> Result<Json<ConsistencyProofBody>, Problems<ReadProblems>> {
         let (old, new) = (old.0, new.0);
-        self.check_size(new).await?;
+        check_size(&state, new).await?;
         if old > new {
             return Err(ApiError::BadRequest(format!(
                 "old size {old} is larger than new size {new}"
@@ -353,9 +350,7 @@ impl ReadsApi {
             .into());
         }
         let proof =
-            TileNodes::compute(&self.state.read, |nodes| consistency_proof(old, new, nodes))
-                .await
-                .map_err(ApiError::from)?;
+            TileNodes::compute(&state.read, |nodes| consistency_proof(old, new, nodes)).await?;
         Ok(Json(ConsistencyProofBody {
             old,
             new,
@@ -372,26 +367,22 @@ impl ReadsApi {
     )]
     async fn receipt(
         &self,
+        state: Data<&Arc<AppState>>,
         #[oai(name = "record_hash")] record_hash_hex: Path<String>,
-    ) -> poem::Result<Json<ReceiptBody>> {
+    ) -> Result<Json<ReceiptBody>, Problems<ReadProblems>> {
         let wanted = Hash::from_hex(&record_hash_hex.0)
             .map_err(|_| ApiError::BadRequest("a record hash is 64 lowercase hex digits".into()))?;
-        let read = &self.state.read;
+        let read = &state.read;
         let found = read
             .entries_by_record_key(record_key(&wanted))
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .into_iter()
             .find_map(|stored| {
                 let entry = Entry::parse(&stored.entry).ok()?;
                 (record_hash(&entry.record.to_bytes()) == wanted).then_some(stored)
             });
         let Some(stored) = found else {
-            return Err(match read
-                .pending_period_end(&wanted.0)
-                .await
-                .map_err(ApiError::from)?
-            {
+            return Err(match read.pending_period_end(&wanted.0).await? {
                 Some(end) => ApiError::Pending {
                     publish_after: rfc3339(end),
                 },
@@ -399,18 +390,11 @@ impl ReadsApi {
             }
             .into());
         };
-        let root = read
-            .first_root_covering(stored.index)
-            .await
-            .map_err(ApiError::from)?;
-        let root = root
-            .ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))
-            .map_err(ApiError::from)?;
+        let root = read.first_root_covering(stored.index).await?;
+        let root = root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;
         let index = stored.index;
         let size = root.size as u64;
-        let proof = TileNodes::compute(read, |nodes| inclusion_proof(index, size, nodes))
-            .await
-            .map_err(ApiError::from)?;
+        let proof = TileNodes::compute(read, |nodes| inclusion_proof(index, size, nodes)).await?;
         let tlog_proof = TlogProof {
             extra: Some(stored.entry.clone()),
             index,
@@ -428,23 +412,18 @@ impl ReadsApi {
     }
 }
 
-impl ReadsApi {
-    async fn published_size(&self) -> Result<u64, ApiError> {
-        Ok(self
-            .state
-            .read
-            .latest_root()
-            .await?
-            .map_or(0, |r| r.size as u64))
-    }
+/// The size of the latest signed root (0 before the first).
+async fn published_size(state: &AppState) -> Result<u64, ApiError> {
+    Ok(state.read.latest_root().await?.map_or(0, |r| r.size as u64))
+}
 
-    async fn check_size(&self, size: u64) -> Result<(), ApiError> {
-        let published = self.published_size().await?;
-        if size > published {
-            return Err(ApiError::BadRequest(format!(
-                "size {size} is larger than the published size {published}"
-            )));
-        }
-        Ok(())
+/// Refuses sizes beyond the published one.
+async fn check_size(state: &AppState, size: u64) -> Result<(), ApiError> {
+    let published = published_size(state).await?;
+    if size > published {
+        return Err(ApiError::BadRequest(format!(
+            "size {size} is larger than the published size {published}"
+        )));
     }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use poem::web::Data;
 use poem::{Request, RequestBody};
 use poem_openapi::payload::{Json, ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
@@ -12,7 +13,7 @@ use lucent_core::promise::Promise;
 use lucent_core::record::{FIELDS, FieldDef, Report};
 
 use super::AppState;
-use super::problem::ApiError;
+use super::problem::{ApiError, Problems, SubmitProblems};
 use crate::period::rfc3339;
 use crate::sequencer::{Outcome, OutcomeKind, SubmitError};
 
@@ -146,9 +147,7 @@ fn report_schema() -> MetaSchema {
     schema
 }
 
-pub struct ReportsApi {
-    pub state: Arc<AppState>,
-}
+pub struct ReportsApi;
 
 #[OpenApi]
 impl ReportsApi {
@@ -157,18 +156,17 @@ impl ReportsApi {
     /// Answers 202 with a signed promise once the report is on disk; the same
     /// report again the same day answers 200 with the same promise.
     #[oai(path = "/v1/reports", method = "post", operation_id = "submitReport")]
-    async fn submit(&self, body: ReportBody) -> poem::Result<SubmitResponse> {
-        let outcome = self
-            .state
-            .sequencer
-            .submit(body.0)
-            .await
-            .map_err(|e| match e {
-                SubmitError::Saturated => ApiError::Saturated,
-                SubmitError::StorageFull => ApiError::StorageUnavailable,
-                SubmitError::Failed => ApiError::Internal,
-            })?;
-        let promise = self.promise(&outcome)?;
+    async fn submit(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: ReportBody,
+    ) -> Result<SubmitResponse, Problems<SubmitProblems>> {
+        let outcome = state.sequencer.submit(body.0).await.map_err(|e| match e {
+            SubmitError::Saturated => ApiError::Saturated,
+            SubmitError::StorageFull => ApiError::StorageUnavailable,
+            SubmitError::Failed => ApiError::Internal,
+        })?;
+        let promise = promise(&state, &outcome)?;
         Ok(match outcome.kind {
             OutcomeKind::Accepted => SubmitResponse::Accepted(Json(promise)),
             OutcomeKind::Replayed => SubmitResponse::Replayed(Json(promise)),
@@ -177,25 +175,23 @@ impl ReportsApi {
     }
 }
 
-impl ReportsApi {
-    /// Signs the promise here, in the request's task, so that signing runs
-    /// on every core and not in the single writer.
-    fn promise(&self, outcome: &Outcome) -> Result<PromiseBody, ApiError> {
-        let day = outcome.day.to_string();
-        let signed = Promise::new(&self.state.origin, &day, outcome.record_hash)
-            .and_then(|p| p.sign(&self.state.key))
-            .map_err(|e| {
-                tracing::error!(error = %e, "signing a promise");
-                ApiError::Internal
-            })?;
-        let record = String::from_utf8(outcome.record.clone()).map_err(|_| ApiError::Internal)?;
-        Ok(PromiseBody {
-            day,
-            deployment: outcome.deployment.to_string(),
-            record,
-            record_hash: outcome.record_hash.to_hex(),
-            publish_after: rfc3339(outcome.publish_after),
-            promise: signed,
-        })
-    }
+/// Signs the promise here, in the request's task, so that signing runs on
+/// every core and not in the single writer.
+fn promise(state: &AppState, outcome: &Outcome) -> Result<PromiseBody, ApiError> {
+    let day = outcome.day.to_string();
+    let signed = Promise::new(&state.origin, &day, outcome.record_hash)
+        .and_then(|p| p.sign(&state.key))
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing a promise");
+            ApiError::Internal
+        })?;
+    let record = String::from_utf8(outcome.record.clone()).map_err(|_| ApiError::Internal)?;
+    Ok(PromiseBody {
+        day,
+        deployment: outcome.deployment.to_string(),
+        record,
+        record_hash: outcome.record_hash.to_hex(),
+        publish_after: rfc3339(outcome.publish_after),
+        promise: signed,
+    })
 }

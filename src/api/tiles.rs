@@ -12,7 +12,9 @@ use poem::{Response, handler};
 use lucent_core::tiles::{TILE_WIDTH, TilePath, encode_entry_bundle, tile_width_at};
 
 use super::AppState;
-use super::problem::ApiError;
+use super::problem::{ApiError, Problems, ReadProblems};
+use poem_openapi::payload::PlainText;
+use poem_openapi::{ApiResponse, OpenApi};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -20,15 +22,31 @@ fn published_size(root: &Option<crate::storage::RootRow>) -> u64 {
     root.as_ref().map_or(0, |r| r.size as u64)
 }
 
-/// `GET /checkpoint`: the latest signed root.
-#[handler]
-pub async fn checkpoint(state: Data<&Arc<AppState>>) -> poem::Result<Response> {
-    let root = state.read.latest_root().await.map_err(ApiError::from)?;
-    let root = root.ok_or_else(|| ApiError::NotFound("no root has been signed yet".into()))?;
-    Ok(Response::builder()
-        .content_type("text/plain; charset=utf-8")
-        .header("cache-control", "public, max-age=10")
-        .body(root.checkpoint))
+#[derive(ApiResponse)]
+pub enum CheckpointResponse {
+    /// The latest signed root, a C2SP tlog-checkpoint signed note.
+    #[oai(status = 200)]
+    Ok(PlainText<String>, #[oai(header = "Cache-Control")] String),
+}
+
+pub struct CheckpointApi;
+
+#[OpenApi]
+impl CheckpointApi {
+    /// The latest signed daily root (C2SP tlog-checkpoint), for tlog-tiles
+    /// clients. Tiles are served under `/tile/` as C2SP tlog-tiles describes.
+    #[oai(path = "/checkpoint", method = "get", operation_id = "getCheckpoint")]
+    async fn checkpoint(
+        &self,
+        state: Data<&Arc<AppState>>,
+    ) -> Result<CheckpointResponse, Problems<ReadProblems>> {
+        let root = state.read.latest_root().await?;
+        let root = root.ok_or_else(|| ApiError::NotFound("no root has been signed yet".into()))?;
+        Ok(CheckpointResponse::Ok(
+            PlainText(root.checkpoint),
+            "public, max-age=10".into(),
+        ))
+    }
 }
 
 /// `GET /tile/...`: a hash tile or an entry bundle, at any width the
@@ -86,4 +104,38 @@ pub async fn tile(state: Data<&Arc<AppState>>, uri: &Uri) -> poem::Result<Respon
         .content_type("application/octet-stream")
         .header("cache-control", IMMUTABLE)
         .body(body))
+}
+
+/// The OpenAPI description of the tile paths (C2SP tlog-tiles).
+pub fn openapi_paths() -> serde_json::Map<String, serde_json::Value> {
+    let binary = |what: &str| {
+        serde_json::json!({
+            "description": what,
+            "headers": {"Cache-Control": {"schema": {"type": "string"}, "description": "public, max-age=31536000, immutable"}},
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        })
+    };
+    let not_found = serde_json::json!({
+        "description": "Not a canonical tile path, or not part of the published tree.",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    });
+    let index = serde_json::json!({
+        "name": "index", "in": "path", "required": true, "schema": {"type": "string"},
+        "description": "The tile index in C2SP form, which spans path segments: `x001/x234/067`, \
+                        and for a partial tile `067.p/<width>`."
+    });
+    let mut paths = serde_json::Map::new();
+    paths.insert("/tile/{level}/{index}".into(), serde_json::json!({"get": {
+        "operationId": "getHashTile",
+        "summary": "A C2SP tlog-tiles hash tile of the latest signed tree.",
+        "parameters": [{"name": "level", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 63}}, index],
+        "responses": {"200": binary("Concatenated 32-byte hashes of tree level 8 × level."), "404": not_found}
+    }}));
+    paths.insert("/tile/entries/{index}".into(), serde_json::json!({"get": {
+        "operationId": "getEntryBundle",
+        "summary": "A C2SP tlog-tiles entry bundle: entries with big-endian uint16 length prefixes; gzip when accepted.",
+        "parameters": [index],
+        "responses": {"200": binary("Up to 256 entries, each prefixed by its length."), "404": not_found}
+    }}));
+    paths
 }

@@ -81,7 +81,9 @@ pub struct Receipt {
 pub enum ReceiptAnswer {
     Published(Receipt),
     /// Accepted but not yet in a signed root.
-    Pending { publish_after: String },
+    Pending {
+        publish_after: String,
+    },
 }
 
 /// What `POST /v1/reports` answered.
@@ -166,7 +168,8 @@ pub struct LogClient {
 impl LogClient {
     pub fn new(base: &str) -> Result<LogClient, HttpError> {
         let base = base.trim_end_matches('/');
-        let parsed = reqwest::Url::parse(base).map_err(|_| HttpError::BadUrl { url: base.into() })?;
+        let parsed =
+            reqwest::Url::parse(base).map_err(|_| HttpError::BadUrl { url: base.into() })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(HttpError::BadUrl { url: base.into() });
         }

@@ -17,7 +17,9 @@ use lucent_core::promise::{PromiseError, open_promise};
 use lucent_core::record::{Day, Entry, ParseError, Record, Report, record_hash};
 use lucent_core::tlog_proof::{TlogProof, TlogProofError};
 
-use super::http::{HttpError, LogClient, PromiseAnswer, ReceiptAnswer, SubmitAnswer, base64_hashes};
+use super::http::{
+    HttpError, LogClient, PromiseAnswer, ReceiptAnswer, SubmitAnswer, base64_hashes,
+};
 
 /// The exit code of `lucent submit --check` while the record is pending.
 pub const PENDING_EXIT_CODE: i32 = 3;
@@ -229,46 +231,53 @@ struct OpenedPromise {
 /// Verifies a promise's signature with `key`, and that the answer's fields
 /// are what the signed text says: the day, the record hash (SHA-256 of the
 /// record), and the record's day and deployment.
-fn open_answer(answer: &PromiseAnswer, key: &VerifierKey) -> Result<OpenedPromise, PromiseCheckError> {
-        let signed = open_promise(&answer.promise, key).map_err(PromiseCheckError::Signature)?;
-        let mismatch = |field, served: &str, signed: String| PromiseCheckError::FieldMismatch {
-            field,
-            served: served.to_owned(),
-            signed,
-        };
-        if answer.day != signed.day {
-            return Err(mismatch("day", &answer.day, signed.day));
-        }
-        if answer.record_hash != signed.record_hash.to_hex() {
-            return Err(mismatch("record_hash", &answer.record_hash, signed.record_hash.to_hex()));
-        }
-        let computed = record_hash(answer.record.as_bytes());
-        if computed != signed.record_hash {
-            return Err(PromiseCheckError::RecordHash {
-                promised: signed.record_hash,
-                computed,
-            });
-        }
-        let record =
-            Record::parse(answer.record.as_bytes()).map_err(PromiseCheckError::InvalidRecord)?;
-        if record.day.to_string() != signed.day {
-            return Err(PromiseCheckError::RecordField {
-                field: "day",
-                found: record.day.to_string(),
-                promised: signed.day,
-            });
-        }
-        if record.deployment.to_string() != answer.deployment {
-            return Err(PromiseCheckError::RecordField {
-                field: "deployment",
-                found: record.deployment.to_string(),
-                promised: answer.deployment.clone(),
-            });
-        }
-        Ok(OpenedPromise {
-            day: record.day,
-            record_hash: signed.record_hash,
-        })
+fn open_answer(
+    answer: &PromiseAnswer,
+    key: &VerifierKey,
+) -> Result<OpenedPromise, PromiseCheckError> {
+    let signed = open_promise(&answer.promise, key).map_err(PromiseCheckError::Signature)?;
+    let mismatch = |field, served: &str, signed: String| PromiseCheckError::FieldMismatch {
+        field,
+        served: served.to_owned(),
+        signed,
+    };
+    if answer.day != signed.day {
+        return Err(mismatch("day", &answer.day, signed.day));
+    }
+    if answer.record_hash != signed.record_hash.to_hex() {
+        return Err(mismatch(
+            "record_hash",
+            &answer.record_hash,
+            signed.record_hash.to_hex(),
+        ));
+    }
+    let computed = record_hash(answer.record.as_bytes());
+    if computed != signed.record_hash {
+        return Err(PromiseCheckError::RecordHash {
+            promised: signed.record_hash,
+            computed,
+        });
+    }
+    let record =
+        Record::parse(answer.record.as_bytes()).map_err(PromiseCheckError::InvalidRecord)?;
+    if record.day.to_string() != signed.day {
+        return Err(PromiseCheckError::RecordField {
+            field: "day",
+            found: record.day.to_string(),
+            promised: signed.day,
+        });
+    }
+    if record.deployment.to_string() != answer.deployment {
+        return Err(PromiseCheckError::RecordField {
+            field: "deployment",
+            found: record.deployment.to_string(),
+            promised: answer.deployment.clone(),
+        });
+    }
+    Ok(OpenedPromise {
+        day: record.day,
+        record_hash: signed.record_hash,
+    })
 }
 
 impl SavedPromise {
@@ -380,14 +389,21 @@ pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
     }
     let checkpoint = open_checkpoint(&receipt.checkpoint, &key).map_err(CheckError::Checkpoint)?;
     let proof = base64_hashes(&receipt.inclusion_proof).map_err(CheckError::MalformedProof)?;
-    verify_inclusion(&leaf, receipt.index, checkpoint.size, &proof, &checkpoint.root).map_err(
-        |error| CheckError::Inclusion {
-            index: receipt.index,
-            error,
-        },
-    )?;
+    verify_inclusion(
+        &leaf,
+        receipt.index,
+        checkpoint.size,
+        &proof,
+        &checkpoint.root,
+    )
+    .map_err(|error| CheckError::Inclusion {
+        index: receipt.index,
+        error,
+    })?;
     let tlog_proof = TlogProof::parse(&receipt.tlog_proof).map_err(CheckError::TlogProof)?;
-    let (_, extra) = tlog_proof.verify_extra(&key).map_err(CheckError::TlogProof)?;
+    let (_, extra) = tlog_proof
+        .verify_extra(&key)
+        .map_err(CheckError::TlogProof)?;
     if extra != receipt.entry.as_bytes() {
         return Err(CheckError::TlogProofDiffers("entry"));
     }
@@ -403,8 +419,8 @@ pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
         .root_of_day(&day.to_string())
         .await?
         .ok_or(CheckError::NoRootOfDay { day })?;
-    let day_root =
-        open_checkpoint(&day_root.checkpoint, &key).map_err(|error| CheckError::DayRoot { day, error })?;
+    let day_root = open_checkpoint(&day_root.checkpoint, &key)
+        .map_err(|error| CheckError::DayRoot { day, error })?;
     if receipt.index >= day_root.size {
         return Err(CheckError::NotInRootOfDay {
             index: receipt.index,
@@ -416,7 +432,9 @@ pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
     // root of the record's period, an earlier root of the same day.
     check_consistent(&client, &checkpoint, &day_root).await?;
     let latest = match client.latest_root().await? {
-        Some(latest) => open_checkpoint(&latest.checkpoint, &key).map_err(CheckError::LatestRoot)?,
+        Some(latest) => {
+            open_checkpoint(&latest.checkpoint, &key).map_err(CheckError::LatestRoot)?
+        }
         None => day_root.clone(),
     };
     check_consistent(&client, &day_root, &latest).await?;

@@ -85,7 +85,10 @@ impl fmt::Display for VerifyReport {
         match self.growth {
             None => Ok(()),
             Some(Growth { from, to }) if from == to => {
-                write!(f, "\nlog unchanged since the last verified root ({to} entries)")
+                write!(
+                    f,
+                    "\nlog unchanged since the last verified root ({to} entries)"
+                )
             }
             Some(Growth { from, to }) => write!(f, "\nlog grew from {from} to {to} entries"),
         }
@@ -120,7 +123,9 @@ pub enum VerifyError {
         period_end: String,
         previous: String,
     },
-    #[error("the root of {day} has size {size}, smaller than the size {previous} of the root before it")]
+    #[error(
+        "the root of {day} has size {size}, smaller than the size {previous} of the root before it"
+    )]
     RootShrank { day: Day, size: u64, previous: u64 },
     #[error("no root was signed for the days between {after} and {next}")]
     MissingDays { after: Day, next: Day },
@@ -146,7 +151,9 @@ pub enum VerifyError {
         expected: u16,
         size: u64,
     },
-    #[error("the root computed from the hash tiles at size {size} is {from_tiles}, but the signed root is {signed}")]
+    #[error(
+        "the root computed from the hash tiles at size {size} is {from_tiles}, but the signed root is {signed}"
+    )]
     TilesRootMismatch {
         size: u64,
         from_tiles: Hash,
@@ -154,7 +161,9 @@ pub enum VerifyError {
     },
     #[error("entry {index} is not a valid schema-1 entry: {error}")]
     InvalidEntry { index: u64, error: ParseError },
-    #[error("entry {index} breaks the hash chain: its prev is {found}, but the entry before it has leaf hash {expected}")]
+    #[error(
+        "entry {index} breaks the hash chain: its prev is {found}, but the entry before it has leaf hash {expected}"
+    )]
     BrokenChain {
         index: u64,
         expected: Hash,
@@ -174,7 +183,9 @@ pub enum VerifyError {
         served: Hash,
         rebuilt: Hash,
     },
-    #[error("the tree rebuilt from the entries has root {rebuilt} at size {size}, but the signed root of {day} is {signed}")]
+    #[error(
+        "the tree rebuilt from the entries has root {rebuilt} at size {size}, but the signed root of {day} is {signed}"
+    )]
     RootMismatch {
         day: Day,
         size: u64,
@@ -210,7 +221,9 @@ pub enum VerifyError {
         remembered: String,
         given: String,
     },
-    #[error("the log shrank: the last verified root had {remembered} entries, the latest root has {latest}")]
+    #[error(
+        "the log shrank: the last verified root had {remembered} entries, the latest root has {latest}"
+    )]
     LogShrank { remembered: u64, latest: u64 },
     #[error(
         "the latest root (size {latest}) does not extend the last verified root (size {remembered}); \
@@ -539,7 +552,8 @@ async fn fetch_bundle(client: LogClient, path: TilePath, size: u64) -> Result<Bu
         async { Ok(client.tile(path).await?) },
         fetch_hash_tile(&client, tile_path)
     )?;
-    let entries = decode_entry_bundle(&bundle).map_err(|error| VerifyError::Tile { path, error })?;
+    let entries =
+        decode_entry_bundle(&bundle).map_err(|error| VerifyError::Tile { path, error })?;
     if entries.len() != usize::from(path.width()) {
         return Err(VerifyError::WrongEntryCount {
             path,

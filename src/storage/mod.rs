@@ -3,6 +3,7 @@
 //! Nothing here decides what is valid or when to publish.
 
 mod read;
+pub mod stats;
 pub mod tiles;
 mod write;
 
