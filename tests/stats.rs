@@ -157,7 +157,7 @@ async fn stats_count_published_entries_exactly() {
     let next = stats(&server).await;
     assert_eq!(next["size"], 8);
     assert_eq!(next["day"], "2026-11-05");
-    // 1 day: e. 7 days (10-30 on): a, d, e. 30 days (10-07 on): all but none.
+    // 1 day: e. 7 days (10-30 on): a, d, e. 30 days (10-07 on): all five.
     assert_eq!(
         next["active_deployments"],
         json!({"last_1_day": 1, "last_7_days": 3, "last_30_days": 5})
@@ -174,14 +174,15 @@ async fn stats_count_published_entries_exactly() {
     assert_eq!(next["reports_per_day"][35], json!({"day": "2026-11-05", "reports": 1}));
     assert_eq!(next["totals"]["tokens_created"], "1280");
 
-    // Days without reports still get a root, and move the windows.
+    // Days without reports still get a root, and move the windows: 30
+    // days from 11-12 start on 10-14, after b's first report.
     server.set_time(datetime!(2026-11-13 00:00:00 UTC)).await;
     let quiet = stats(&server).await;
     assert_eq!(quiet["size"], 8);
     assert_eq!(quiet["day"], "2026-11-12");
     assert_eq!(
         quiet["active_deployments"],
-        json!({"last_1_day": 0, "last_7_days": 0, "last_30_days": 4})
+        json!({"last_1_day": 0, "last_7_days": 0, "last_30_days": 5})
     );
     assert_eq!(quiet["totals"], next["totals"]);
     server.stop().await;
