@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -14,6 +15,7 @@ use lucent::cli::verify::{self, VerifyOptions};
 use lucent::clock::{Clock, ManualClock, SystemClock};
 use lucent::core::note::{SigningKey, VerifierKey};
 use lucent::core::record::Nonce;
+use lucent::listener::ConnectionLimits;
 use lucent::period::Period;
 use lucent::sequencer::DEFAULT_QUEUE_CAPACITY;
 use lucent::server::{self, ServeConfig};
@@ -125,6 +127,15 @@ struct ServeArgs {
     /// Reports that may wait for the writer before the server answers 503.
     #[arg(long, env = "LUCENT_QUEUE_CAPACITY", default_value_t = DEFAULT_QUEUE_CAPACITY)]
     queue_capacity: usize,
+    /// Connections served at once; more wait in the kernel's backlog.
+    #[arg(long, env = "LUCENT_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// Seconds a connection may send nothing (slow headers, idle keep-alive) before it is closed.
+    #[arg(long, env = "LUCENT_READ_TIMEOUT", default_value_t = 10)]
+    read_timeout: u64,
+    /// Seconds a request may take before the answer is 503.
+    #[arg(long, env = "LUCENT_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
     /// For tests and demos only: a clock stopped at this RFC 3339 instant.
     #[arg(long, env = "LUCENT_FROZEN_CLOCK", hide = true)]
     frozen_clock: Option<String>,
@@ -231,6 +242,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_limit: NonZeroU32::new(args.rate_limit),
         trusted_proxies: args.trusted_proxy,
         queue_capacity: args.queue_capacity,
+        connection_limits: ConnectionLimits {
+            max_connections: args.max_connections,
+            read_timeout: Duration::from_secs(args.read_timeout),
+        },
+        request_timeout: Duration::from_secs(args.request_timeout),
     };
     let clock: Arc<dyn Clock> = match frozen_clock {
         None => Arc::new(SystemClock),

@@ -17,6 +17,7 @@ use lucent_core::note::VerifierKey;
 use crate::api::{self, AppState, RateLimiter, TrustedProxies};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirError};
+use crate::listener::{ConnectionLimits, LimitedAcceptor};
 use crate::period::Period;
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
 
@@ -32,6 +33,9 @@ pub struct ServeConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Reports that may wait for the writer before the server answers 503.
     pub queue_capacity: usize,
+    pub connection_limits: ConnectionLimits,
+    /// The longest a request may take before the server answers 503.
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,13 +113,14 @@ pub async fn start(
             address: config.listen.clone(),
             source,
         })?;
+    let acceptor = LimitedAcceptor::new(acceptor, config.connection_limits);
     let address = acceptor
         .local_addr()
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .expect("a TCP listener has a socket address");
     let (stop, stopped) = oneshot::channel::<()>();
-    let app = api::app(state);
+    let app = api::app(state, config.request_timeout);
     let http = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(

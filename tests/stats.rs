@@ -171,7 +171,10 @@ async fn stats_count_published_entries_exactly() {
         ])
     );
     assert_eq!(next["reports_per_day"].as_array().unwrap().len(), 36);
-    assert_eq!(next["reports_per_day"][35], json!({"day": "2026-11-05", "reports": 1}));
+    assert_eq!(
+        next["reports_per_day"][35],
+        json!({"day": "2026-11-05", "reports": 1})
+    );
     assert_eq!(next["totals"]["tokens_created"], "1280");
 
     // Days without reports still get a root, and move the windows: 30

@@ -771,3 +771,35 @@ async fn a_million_entries_verify_quickly() {
     assert_eq!(report.size, 1_000_000);
     println!("verified 1 000 000 entries in {elapsed:.2?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a million reports to a real server: minutes; run with --release --ignored --nocapture"]
+async fn a_million_entries_from_a_real_server_verify_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let started = std::time::Instant::now();
+    stream::iter(0..1_000_000u64)
+        .map(|i| {
+            let server = &server;
+            async move {
+                let (status, body) = server.post(report(&nonce(), i)).await;
+                assert_eq!(status, 202, "{body}");
+            }
+        })
+        .buffer_unordered(64)
+        .collect::<()>()
+        .await;
+    println!("posted in {:.2?}", started.elapsed());
+    let started = std::time::Instant::now();
+    server.set_time(at(2, 0)).await;
+    println!("published in {:.2?}", started.elapsed());
+    let started = std::time::Instant::now();
+    let report = run_verify(&server.base, &key_of(&server), None)
+        .await
+        .unwrap();
+    println!(
+        "verified {} entries in {:.2?}",
+        report.size,
+        started.elapsed()
+    );
+}

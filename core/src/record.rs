@@ -87,7 +87,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: "a random version-4 UUID in hyphenated form (any case; the nil UUID is refused)",
         purpose: "made once by each deployment and kept secret; only its hash (deployment) is stored, so \
                   reading the log does not let anyone report as that deployment",
-        example: "2873e12f-8ade-4977-93c5-57d19dc95a68",
+        example: "786eb80c-4a1d-4e4f-9616-6211415c727c",
     },
     FieldDef {
         name: "version",
@@ -167,6 +167,35 @@ pub const FIELDS: &[FieldDef] = &[
 /// The definition of a field by name.
 pub fn field(name: &str) -> Option<&'static FieldDef> {
     FIELDS.iter().find(|f| f.name == name)
+}
+
+/// The examples of [`FIELDS`] as one report body: the sent fields, in
+/// table order.
+pub fn example_report() -> String {
+    let members: Vec<String> = FIELDS
+        .iter()
+        .filter(|f| f.is_sent())
+        .map(|f| {
+            let value = match f.json_type {
+                "string" => serde_json::to_string(f.example).expect("a string serializes"),
+                _ => f.example.to_owned(),
+            };
+            format!("\"{}\":{value}", f.name)
+        })
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
+/// The entry [`example_report`] becomes, on the example `day`, after the
+/// example `prev`: the examples of every stored field, consistent.
+pub fn example_entry() -> Entry {
+    let example = |name| field(name).expect("a field of FIELDS").example;
+    let report =
+        Report::parse(example_report().as_bytes()).expect("the examples make a valid report");
+    Entry {
+        record: report.to_record(Day::parse(example("day")).expect("the example day is valid")),
+        prev: Hash::from_hex(example("prev")).expect("the example prev is a hash"),
+    }
 }
 
 /// What is wrong with a field (or, with no field, with the body as a whole).
@@ -735,6 +764,24 @@ mod tests {
                 "grants_issued"
             ]
         );
+    }
+
+    #[test]
+    fn the_examples_make_one_consistent_entry() {
+        let entry = example_entry();
+        let bytes = String::from_utf8(entry.to_bytes()).unwrap();
+        for def in FIELDS.iter().filter(|f| f.is_stored()) {
+            let value = match def.json_type {
+                "string" => format!("\"{}\"", def.example),
+                _ => def.example.to_owned(),
+            };
+            assert!(
+                bytes.contains(&format!("\"{}\":{value}", def.name)),
+                "{} in {bytes}",
+                def.name
+            );
+        }
+        assert_eq!(Entry::parse(bytes.as_bytes()), Ok(entry));
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod stats;
 mod tiles;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use poem::endpoint::make_sync;
 use poem::middleware::{Compression, Cors};
@@ -21,6 +21,7 @@ use poem_openapi::OpenApiService;
 use lucent_core::note::SigningKey;
 
 pub use problem::{ApiError, Problem};
+pub(crate) use reads::{EntriesPage, EntryBody, entries_by_deployment, entry_body};
 pub use rate_limit::{RateLimiter, TrustedProxies};
 pub use reports::{MAX_BODY, PromiseBody};
 
@@ -79,7 +80,7 @@ pub fn openapi_json() -> String {
 }
 
 /// The whole application.
-pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
+pub fn app(state: Arc<AppState>, request_timeout: Duration) -> impl Endpoint<Output = Response> {
     let api = openapi_service();
     let spec = openapi_json();
     // The interactive docs embed the spec: give them the whole one.
@@ -105,8 +106,21 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
         .at("/tile/*rest", get(tiles::tile))
         .data(state)
         .with(Cors::new())
+        .around(move |next, request| with_timeout(next, request, request_timeout))
         .catch_all_error(problem::into_problem)
         .around(log_request)
+}
+
+/// Answers 503 to a request that takes longer than `limit`.
+async fn with_timeout<E: Endpoint>(
+    next: E,
+    request: Request,
+    limit: Duration,
+) -> poem::Result<Response> {
+    match tokio::time::timeout(limit, next.call(request)).await {
+        Ok(result) => result.map(IntoResponse::into_response),
+        Err(_) => Err(ApiError::TimedOut.into()),
+    }
 }
 
 /// Logs method, route, status and duration: never the client's address,

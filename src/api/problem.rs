@@ -46,6 +46,8 @@ pub enum ApiError {
     Conflict(Box<super::reports::PromiseBody>),
     #[error("the server is saturated; retry later")]
     Saturated,
+    #[error("the request took too long; retry later")]
+    TimedOut,
     #[error("the server cannot store reports right now; retry later")]
     StorageUnavailable,
     #[error("too many reports from this address; retry later")]
@@ -67,7 +69,9 @@ impl ApiError {
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Saturated | ApiError::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Saturated | ApiError::TimedOut | ApiError::StorageUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) | ApiError::Pending { .. } => StatusCode::NOT_FOUND,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,7 +80,7 @@ impl ApiError {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::Saturated => Some(1),
+            ApiError::Saturated | ApiError::TimedOut => Some(1),
             ApiError::StorageUnavailable => Some(30),
             ApiError::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
@@ -179,6 +183,7 @@ impl ProblemSet for ReadProblems {
             "Nothing published answers this request (a receipt may say \"pending\").",
         ),
         (500, "An internal error; details are logged, not sent."),
+        (503, "The request took too long; see Retry-After."),
     ];
 }
 

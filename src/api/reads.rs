@@ -106,7 +106,7 @@ pub struct ConsistencyProofBody {
 /// Most entries one request returns.
 const MAX_PAGE: u32 = 1000;
 
-fn entry_body(stored: crate::storage::StoredEntry) -> Result<EntryBody, ApiError> {
+pub(crate) fn entry_body(stored: crate::storage::StoredEntry) -> Result<EntryBody, ApiError> {
     Ok(EntryBody {
         index: stored.index,
         leaf_hash: leaf_hash(&stored.entry).to_hex(),
@@ -144,6 +144,43 @@ impl From<ComputeError> for ApiError {
             ComputeError::Proof(reason) => ApiError::BadRequest(reason),
         }
     }
+}
+
+/// A page of the published entries whose `deployment` starts with `prefix`
+/// (2 to 8 lowercase hex digits), after index `after`: for the API and for
+/// the `/deployment` page.
+pub(crate) async fn entries_by_deployment(
+    state: &AppState,
+    prefix: &str,
+    after: Option<u64>,
+    limit: Option<u32>,
+) -> Result<EntriesPage, ApiError> {
+    if !(2..=8).contains(&prefix.len())
+        || !prefix
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(ApiError::BadRequest(
+            "a prefix is 2 to 8 lowercase hex digits".into(),
+        ));
+    }
+    let limit = limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let size = published_size(state).await?;
+    let stored = state
+        .read
+        .entries_by_deployment(prefix, after, size, limit)
+        .await?;
+    let next_after = (stored.len() == limit as usize)
+        .then(|| stored.last().map(|e| e.index))
+        .flatten();
+    let entries = stored
+        .into_iter()
+        .map(entry_body)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EntriesPage {
+        entries,
+        next_after,
+    })
 }
 
 pub struct ReadsApi;
@@ -270,33 +307,9 @@ impl ReadsApi {
         after: Query<Option<u64>>,
         limit: Query<Option<u32>>,
     ) -> Result<Json<EntriesPage>, Problems<ReadProblems>> {
-        let prefix = prefix.0;
-        if !(2..=8).contains(&prefix.len())
-            || !prefix
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
-            return Err(
-                ApiError::BadRequest("a prefix is 2 to 8 lowercase hex digits".into()).into(),
-            );
-        }
-        let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE);
-        let size = published_size(&state).await?;
-        let stored = state
-            .read
-            .entries_by_deployment(&prefix, after.0, size, limit)
-            .await?;
-        let next_after = (stored.len() == limit as usize)
-            .then(|| stored.last().map(|e| e.index))
-            .flatten();
-        let entries = stored
-            .into_iter()
-            .map(entry_body)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Json(EntriesPage {
-            entries,
-            next_after,
-        }))
+        Ok(Json(
+            entries_by_deployment(&state, &prefix.0, after.0, limit.0).await?,
+        ))
     }
 
     /// An inclusion proof of entry `index` in the tree of `size` entries

@@ -179,6 +179,7 @@ impl Writer {
             };
             if let Err(e) = self.publish_due().await {
                 tracing::error!(error = %e, "publishing failed; retrying in a second");
+                self.reopen().await;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             let Some(first) = first else { continue };
@@ -193,6 +194,13 @@ impl Writer {
         }
         crate::storage::close(self.store, self.read).await;
         tracing::info!("writer stopped; database closed");
+    }
+
+    /// Starts over with a new write connection after a failed write.
+    async fn reopen(&mut self) {
+        if let Err(e) = self.store.reopen().await {
+            tracing::error!(error = %e, "reopening the database");
+        }
     }
 
     async fn handle(&mut self, batch: Vec<Command>) {
@@ -210,6 +218,7 @@ impl Writer {
                 Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
                 Err(e) => {
                     tracing::error!(error = %e, "committing reports failed");
+                    self.reopen().await;
                     let error = match e {
                         StorageError::Full => SubmitError::StorageFull,
                         _ => SubmitError::Failed,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 
-pub use read::{LogInfo, ReadStore, RootRow, StoredEntry};
+pub use read::{LogInfo, ReadStore, RootRow, SchemaColumn, SchemaTable, StoredEntry};
 pub use write::{Conflict, PendingRecord, Publication, WriteStore, WriteTx};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -65,10 +65,12 @@ fn options(path: &Path) -> SqliteConnectOptions {
 /// connection, in WAL mode with synchronous=FULL so that a commit is on
 /// disk before any answer, and a read-only pool.
 pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> {
-    let mut write = options(path)
-        .create_if_missing(create)
+    let write_options = options(path)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
+        .synchronous(SqliteSynchronous::Full);
+    let mut write = write_options
+        .clone()
+        .create_if_missing(create)
         .connect()
         .await?;
     MIGRATOR.run(&mut write).await?;
@@ -76,7 +78,7 @@ pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> 
         .max_connections(4)
         .connect_with(options(path).read_only(true))
         .await?;
-    Ok((WriteStore::new(write), ReadStore::new(read)))
+    Ok((WriteStore::new(write, write_options), ReadStore::new(read)))
 }
 
 /// Closes the write connection, checkpointing the WAL.

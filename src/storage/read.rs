@@ -31,6 +31,28 @@ pub struct StoredEntry {
     pub entry: Vec<u8>,
 }
 
+/// A table of the database as SQLite itself describes it, with its indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaTable {
+    pub name: String,
+    /// The statement that created it, with its comments.
+    pub sql: String,
+    pub columns: Vec<SchemaColumn>,
+    /// The statements that created its indexes.
+    pub indexes: Vec<String>,
+}
+
+/// A column, from `pragma_table_info`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SchemaColumn {
+    pub name: String,
+    /// The declared type (`INTEGER`, `TEXT`, `BLOB`).
+    #[sqlx(rename = "type")]
+    pub declared_type: String,
+    pub not_null: bool,
+    pub primary_key: bool,
+}
+
 /// The read-only pool.
 #[derive(Clone)]
 pub struct ReadStore {
@@ -163,6 +185,39 @@ impl ReadStore {
                 entry,
             })
             .collect())
+    }
+
+    /// Every table of the database with its columns and indexes, in the
+    /// order they were created, read from SQLite's own catalogue.
+    pub async fn schema(&self) -> Result<Vec<SchemaTable>> {
+        let objects: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema \
+             WHERE type IN ('table', 'index') AND sql IS NOT NULL ORDER BY rowid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tables = Vec::new();
+        for (_, name, _, sql) in objects.iter().filter(|o| o.0 == "table") {
+            let columns = sqlx::query_as(
+                "SELECT name, type, \"notnull\" AS not_null, pk > 0 AS primary_key \
+                 FROM pragma_table_info(?) ORDER BY cid",
+            )
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await?;
+            let indexes = objects
+                .iter()
+                .filter(|(kind, _, table, _)| kind == "index" && table == name)
+                .map(|(_, _, _, sql)| sql.clone())
+                .collect();
+            tables.push(SchemaTable {
+                name: name.clone(),
+                sql: sql.clone(),
+                columns,
+                indexes,
+            });
+        }
+        Ok(tables)
     }
 
     pub async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {

@@ -1,7 +1,8 @@
 //! The write side: only the sequencer holds a [`WriteStore`], so SQLite sees
 //! one writer and never answers "database is locked".
 
-use sqlx::{Connection, Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, Row, Sqlite, SqliteConnection, Transaction};
 
 use super::Result;
 use super::read::{LogInfo, RootRow};
@@ -9,6 +10,7 @@ use super::read::{LogInfo, RootRow};
 /// The one write connection.
 pub struct WriteStore {
     conn: SqliteConnection,
+    options: SqliteConnectOptions,
 }
 
 /// A write transaction, begun IMMEDIATE so it holds the write lock from the
@@ -38,8 +40,20 @@ pub struct Publication<'a> {
 }
 
 impl WriteStore {
-    pub(super) fn new(conn: SqliteConnection) -> WriteStore {
-        WriteStore { conn }
+    pub(super) fn new(conn: SqliteConnection, options: SqliteConnectOptions) -> WriteStore {
+        WriteStore { conn, options }
+    }
+
+    /// Replaces the connection with a new one. After a failed write (a full
+    /// disk, say) the old connection may still hold a transaction; closing
+    /// it rolls that back, since SQLite commits all or nothing.
+    pub async fn reopen(&mut self) -> Result<()> {
+        let fresh = self.options.connect().await?;
+        let old = std::mem::replace(&mut self.conn, fresh);
+        if let Err(e) = old.close().await {
+            tracing::warn!(error = %e, "closing the failed write connection");
+        }
+        Ok(())
     }
 
     pub(super) fn into_connection(self) -> SqliteConnection {

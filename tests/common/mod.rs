@@ -34,6 +34,11 @@ pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
         rate_limit: None,
         trusted_proxies: Vec::new(),
         queue_capacity: lucent::sequencer::DEFAULT_QUEUE_CAPACITY,
+        connection_limits: lucent::listener::ConnectionLimits {
+            max_connections: 512,
+            read_timeout: std::time::Duration::from_secs(10),
+        },
+        request_timeout: std::time::Duration::from_secs(30),
     }
 }
 

@@ -1,0 +1,100 @@
+//! `/`: for someone deciding whether to leave metrics on. Every field comes
+//! from [`FIELDS`], the table that validates reports; the schema is read
+//! from this server's database as the page is asked for.
+
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use poem::handler;
+use poem::web::Data;
+
+use lucent_core::record::{FIELDS, FieldDef, FieldScope, example_entry, example_report};
+
+use crate::api::{ApiError, AppState, EntryBody, entry_body};
+use crate::period::{Period, rfc3339};
+use crate::storage::{RootRow, SchemaTable};
+
+/// How many of the latest entries the page shows.
+const SAMPLE: u64 = 10;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "index.html")]
+pub struct IndexPage {
+    fields: &'static [FieldDef],
+    example_report: String,
+    example_entry: String,
+    schema: Vec<SchemaTable>,
+    origin: String,
+    verifier_key: String,
+    public_url: String,
+    publish_period: Period,
+    root: Option<RootView>,
+    latest: Vec<EntryBody>,
+}
+
+/// The latest signed root, as the page shows it.
+struct RootView {
+    day: String,
+    period_end: String,
+    size: i64,
+    root_hash: String,
+    checkpoint: String,
+}
+
+impl From<RootRow> for RootView {
+    fn from(row: RootRow) -> RootView {
+        RootView {
+            day: row.day,
+            period_end: rfc3339(row.period_end),
+            size: row.size,
+            root_hash: hex::encode(&row.root_hash),
+            checkpoint: row.checkpoint,
+        }
+    }
+}
+
+impl IndexPage {
+    /// Where a field lives, in words.
+    fn scope(&self, field: &FieldDef) -> &'static str {
+        match field.scope {
+            FieldScope::SentOnly => "sent, never stored: only its hash is, as deployment",
+            FieldScope::SentAndStored => "sent and stored as sent",
+            FieldScope::Record => "added by the server",
+            FieldScope::Entry => "added when the record is published",
+        }
+    }
+
+    /// A period shorter than a day puts each report in a shorter window.
+    fn publishes_daily(&self) -> bool {
+        self.publish_period == Period::DAY
+    }
+}
+
+#[handler]
+pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<IndexPage> {
+    let read = &state.read;
+    let info = read.log_info().await.map_err(ApiError::from)?;
+    let root = read.latest_root().await.map_err(ApiError::from)?;
+    let size = root.as_ref().map_or(0, |r| r.size as u64);
+    let latest = read
+        .entries(size.saturating_sub(SAMPLE), size)
+        .await
+        .map_err(ApiError::from)?
+        .into_iter()
+        .map(entry_body)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(IndexPage {
+        fields: FIELDS,
+        example_report: example_report(),
+        example_entry: String::from_utf8(example_entry().to_bytes())
+            .expect("entries are ASCII"),
+        schema: read.schema().await.map_err(ApiError::from)?,
+        public_url: super::public_url(&info.origin),
+        origin: info.origin,
+        verifier_key: info.verifier_key,
+        publish_period: state.publish_period,
+        root: root.map(RootView::from),
+        latest,
+    })
+}
