@@ -21,8 +21,8 @@ use poem_openapi::OpenApiService;
 use lucent_core::note::SigningKey;
 
 pub use problem::{ApiError, Problem};
-pub(crate) use reads::{EntriesPage, EntryBody, entries_by_deployment, entry_body};
 pub use rate_limit::{RateLimiter, TrustedProxies};
+pub(crate) use reads::{EntriesPage, EntryBody, entries_by_deployment, entry_body};
 pub use reports::{MAX_BODY, PromiseBody};
 
 use crate::period::Period;

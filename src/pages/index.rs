@@ -55,13 +55,17 @@ impl From<RootRow> for RootView {
 }
 
 impl IndexPage {
-    /// Where a field lives, in words.
-    fn scope(&self, field: &FieldDef) -> &'static str {
+    fn path(&self) -> &'static str {
+        "/"
+    }
+
+    /// Whether and how a field is stored, in words.
+    fn stored(&self, field: &FieldDef) -> &'static str {
         match field.scope {
-            FieldScope::SentOnly => "sent, never stored: only its hash is, as deployment",
-            FieldScope::SentAndStored => "sent and stored as sent",
-            FieldScope::Record => "added by the server",
-            FieldScope::Entry => "added when the record is published",
+            FieldScope::SentOnly => "no: only its hash, as deployment",
+            FieldScope::SentAndStored => "yes, as sent",
+            FieldScope::Record => "yes, added by the server",
+            FieldScope::Entry => "yes, added at publication",
         }
     }
 

@@ -350,6 +350,10 @@ fn check_state(
         std::cmp::Ordering::Greater
             if config.period.next_end_after(last_end) == state.period_end =>
         {
+            tracing::warn!(
+                size = state.size,
+                "the last publication stopped after the state file was written; publishing it again"
+            );
             Ok(Some(state))
         }
         std::cmp::Ordering::Greater => Err(behind),

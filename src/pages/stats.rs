@@ -1,0 +1,87 @@
+//! `/stats`: the aggregates of `/v1/stats` as charts, each with its numbers
+//! in a table.
+
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use poem::handler;
+use poem::web::Data;
+
+use super::chart::{self, Bar, Svg};
+use crate::api::{ApiError, AppState};
+use crate::storage::stats::{Stats, WIDEST_WINDOW_DAYS};
+
+/// The days the reports chart shows, counting back from the latest root.
+const CHART_DAYS: usize = 90;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "stats.html")]
+pub struct StatsPage {
+    stats: Arc<Stats>,
+    version_window: u16,
+    active: Vec<Bar>,
+    active_chart: Svg,
+    days: Vec<Bar>,
+    days_chart: Svg,
+    versions: Vec<Bar>,
+    versions_chart: Svg,
+}
+
+impl StatsPage {
+    fn path(&self) -> &'static str {
+        "/stats"
+    }
+}
+
+#[handler]
+pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<StatsPage> {
+    let stats = state.stats.get(&state.read).await.map_err(ApiError::from)?;
+    let active = vec![
+        Bar {
+            label: "On the latest day".into(),
+            value: stats.active.last_1_day,
+        },
+        Bar {
+            label: "In the last 7 days".into(),
+            value: stats.active.last_7_days,
+        },
+        Bar {
+            label: "In the last 30 days".into(),
+            value: stats.active.last_30_days,
+        },
+    ];
+    let first_shown = stats.reports_per_day.len().saturating_sub(CHART_DAYS);
+    let days: Vec<Bar> = stats.reports_per_day[first_shown..]
+        .iter()
+        .map(|(day, reports)| Bar {
+            label: day.to_string(),
+            value: *reports,
+        })
+        .collect();
+    let versions: Vec<Bar> = stats
+        .versions
+        .iter()
+        .map(|(version, deployments)| Bar {
+            label: version.as_str().to_owned(),
+            value: *deployments,
+        })
+        .collect();
+    Ok(StatsPage {
+        active_chart: chart::bars("Active deployments", &active),
+        days_chart: chart::columns(
+            &format!("Reports per day, the last {} days", days.len()),
+            "reports",
+            &days,
+        ),
+        versions_chart: chart::bars(
+            &format!("Deployments per version, the last {WIDEST_WINDOW_DAYS} days"),
+            &versions,
+        ),
+        version_window: WIDEST_WINDOW_DAYS,
+        stats,
+        active,
+        days,
+        versions,
+    })
+}
