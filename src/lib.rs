@@ -7,6 +7,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod datadir;
+pub mod pages;
 pub mod listener;
 pub mod period;
 pub mod sequencer;

@@ -104,6 +104,10 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> impl Endpoint<Out
             get(tiles::tile).with(Compression::new()),
         )
         .at("/tile/*rest", get(tiles::tile))
+        .at("/", crate::pages::index())
+        .at("/stats", crate::pages::stats())
+        .at("/deployment", crate::pages::deployment())
+        .nest("/assets", crate::pages::assets())
         .data(state)
         .with(Cors::new())
         .around(move |next, request| with_timeout(next, request, request_timeout))
@@ -167,6 +171,7 @@ fn route_label(path: &str) -> String {
         "docs",
         "healthz",
         "deployment",
+        "assets",
     ];
     path.split('/')
         .map(|segment| {

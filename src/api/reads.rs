@@ -81,7 +81,10 @@ pub struct EntryBody {
 #[derive(Object)]
 pub struct EntriesPage {
     pub entries: Vec<EntryBody>,
-    /// Pass as `after` for the next page; absent on the last page.
+    /// The index of the last entry of this page when more follow (absent on
+    /// the last page): the next page starts after it (`start=next_after+1`
+    /// for `/v1/entries`, `after=next_after` for a deployment prefix).
+    #[oai(skip_serializing_if_is_none)]
     pub next_after: Option<u64>,
 }
 
