@@ -713,28 +713,61 @@ pub struct ChainedEntry {
     pub record_hash: Hash,
 }
 
-/// Publishes one period's records: orders them by `deployment` (so the log
-/// says nothing of arrival order) and chains each to the one before,
-/// starting from `prev`, the leaf hash of the log's last entry (zero for an
-/// empty log).
-pub fn chain_entries(prev: Hash, mut records: Vec<Record>) -> Vec<ChainedEntry> {
+/// Where `day` and `deployment` sit in canonical record and entry bytes,
+/// which both begin `{"day":"YYYY-MM-DD","deployment":"`. Storage indexes
+/// entries by these bytes.
+pub const DAY_BYTES: std::ops::Range<usize> = 8..18;
+pub const DEPLOYMENT_BYTES: std::ops::Range<usize> = 34..98;
+
+/// Publishes one period's records, given as the bytes [`Record::to_bytes`]
+/// made: orders them by `deployment` (so the log says nothing of arrival
+/// order) and chains each to the one before, starting from `prev`, the leaf
+/// hash of the log's last entry (zero for an empty log).
+///
+/// An entry is its record with `"prev":"…",` spliced in before `"schema"`,
+/// the next key in sorted order; this is byte for byte what
+/// [`Entry::to_bytes`] gives, without parsing a million records again.
+pub fn chain_records(
+    prev: Hash,
+    mut records: Vec<Vec<u8>>,
+) -> Result<Vec<ChainedEntry>, ParseError> {
     // A deployment reports once a day, so (deployment, day) orders fully.
-    records.sort_by_key(|r| (r.deployment, r.day));
+    records.sort_unstable_by(|a, b| {
+        (a.get(DEPLOYMENT_BYTES), a.get(DAY_BYTES))
+            .cmp(&(b.get(DEPLOYMENT_BYTES), b.get(DAY_BYTES)))
+    });
     let mut prev = prev;
     records
         .into_iter()
         .map(|record| {
-            let record_hash = record_hash(&record.to_bytes());
-            let bytes = Entry { record, prev }.to_bytes();
+            let bytes = splice_prev(&record, &prev)?;
             let leaf_hash = leaf_hash(&bytes);
             prev = leaf_hash;
-            ChainedEntry {
+            Ok(ChainedEntry {
                 bytes,
                 leaf_hash,
-                record_hash,
-            }
+                record_hash: record_hash(&record),
+            })
         })
         .collect()
+}
+
+fn splice_prev(record: &[u8], prev: &Hash) -> Result<Vec<u8>, ParseError> {
+    const SCHEMA: &[u8] = b",\"schema\":1,";
+    let canonical_start =
+        record.starts_with(b"{\"day\":\"") && record.get(18..34) == Some(b"\",\"deployment\":\"");
+    let at = record
+        .windows(SCHEMA.len())
+        .position(|w| w == SCHEMA)
+        .filter(|_| canonical_start);
+    let at = at.ok_or(ParseError::NotCanonical)?;
+    let mut entry = Vec::with_capacity(record.len() + 76);
+    entry.extend_from_slice(&record[..at]);
+    entry.extend_from_slice(b",\"prev\":\"");
+    entry.extend_from_slice(prev.to_hex().as_bytes());
+    entry.push(b'"');
+    entry.extend_from_slice(&record[at..]);
+    Ok(entry)
 }
 
 #[cfg(test)]
@@ -841,6 +874,48 @@ mod tests {
         );
         // A record is not an entry, and an entry is not a record.
         assert!(Record::parse(&bytes).is_err());
+    }
+
+    #[test]
+    fn chaining_splices_prev_exactly_as_entries_are_written() {
+        let records: Vec<Record> = [
+            "2873e12f-8ade-4977-93c5-57d19dc95a68",
+            "b034656f-cb2b-44c1-86e2-e6b60e87a2b1",
+        ]
+        .iter()
+        .map(|nonce| {
+            let report = Report::parse(body(nonce, "2.0.0-rc.1").as_bytes()).unwrap();
+            report.to_record(Day::parse("2026-11-27").unwrap())
+        })
+        .collect();
+        let chained = chain_records(
+            Hash([3; 32]),
+            records.iter().map(Record::to_bytes).collect(),
+        )
+        .unwrap();
+        let mut prev = Hash([3; 32]);
+        let mut sorted = records.clone();
+        sorted.sort_by_key(|r| r.deployment);
+        for (entry, record) in chained.iter().zip(sorted) {
+            assert_eq!(
+                entry.bytes,
+                Entry {
+                    record: record.clone(),
+                    prev
+                }
+                .to_bytes()
+            );
+            assert_eq!(entry.record_hash, record_hash(&record.to_bytes()));
+            assert_eq!(
+                &entry.bytes[DEPLOYMENT_BYTES],
+                record.deployment.to_string().as_bytes()
+            );
+            prev = entry.leaf_hash;
+        }
+        assert_eq!(
+            chain_records(Hash::ZERO, vec![b"{}".to_vec()]),
+            Err(ParseError::NotCanonical)
+        );
     }
 
     #[test]

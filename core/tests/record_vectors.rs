@@ -101,3 +101,46 @@ fn invalid_reports_are_refused_naming_the_field() {
     }
     assert!(checked >= 35, "only {checked} cases");
 }
+
+/// `lucent/log.json`: each day's records, in arrival order, ordered and
+/// chained into exactly the entries of the log.
+#[test]
+fn days_are_ordered_and_chained_into_the_vector_entries() {
+    use lucent_core::Hash;
+    use lucent_core::record::{Entry, chain_records};
+
+    let vectors = common::load("lucent/log.json");
+    let mut days: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
+    for report in vectors["reports"].as_array().unwrap() {
+        let day = report["day"].as_str().unwrap().to_owned();
+        let record = report["record"].as_str().unwrap().as_bytes().to_vec();
+        match days.last_mut() {
+            Some((last, records)) if *last == day => records.push(record),
+            _ => days.push((day, vec![record])),
+        }
+    }
+    let mut prev = Hash::ZERO;
+    let mut chained = Vec::new();
+    for (_, records) in days {
+        let entries = chain_records(prev, records).unwrap();
+        prev = entries.last().unwrap().leaf_hash;
+        chained.extend(entries);
+    }
+    let want = vectors["entries"].as_array().unwrap();
+    assert_eq!(chained.len(), want.len());
+    for (got, want) in chained.iter().zip(want) {
+        assert_eq!(
+            std::str::from_utf8(&got.bytes).unwrap(),
+            want["entry"].as_str().unwrap()
+        );
+        assert_eq!(got.leaf_hash.to_hex(), want["leaf_hash"].as_str().unwrap());
+        assert_eq!(
+            got.record_hash.to_hex(),
+            want["record_hash"].as_str().unwrap()
+        );
+        assert_eq!(
+            Entry::parse(&got.bytes).unwrap().prev.to_hex(),
+            want["prev"].as_str().unwrap()
+        );
+    }
+}

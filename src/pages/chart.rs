@@ -150,10 +150,17 @@ mod tests {
 
     #[test]
     fn columns_span_the_width_and_scale_to_the_plot() {
-        let svg = columns("Per day", "reports", &[bar("d1", 2), bar("d2", 0), bar("d3", 1)]).0;
+        let svg = columns(
+            "Per day",
+            "reports",
+            &[bar("d1", 2), bar("d2", 0), bar("d3", 1)],
+        )
+        .0;
         assert!(svg.contains("most: 2 reports"));
         // Three slots of 33.3%, each column 80% of its slot.
-        assert!(svg.contains(r#"x="3.333%" y="22" width="26.667%" height="140"><title>d1: 2 reports</title>"#));
+        assert!(svg.contains(
+            r#"x="3.333%" y="22" width="26.667%" height="140"><title>d1: 2 reports</title>"#
+        ));
         assert!(svg.contains(r#"y="162" width="26.667%" height="0"><title>d2: 0 reports</title>"#));
         assert!(svg.contains(r#"y="92" width="26.667%" height="70"><title>d3: 1 reports</title>"#));
         assert!(svg.contains(r#">d1</text><text class="label end" x="100%" y="180">d3</text>"#));

@@ -91,8 +91,7 @@ pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<IndexPage> {
     Ok(IndexPage {
         fields: FIELDS,
         example_report: example_report(),
-        example_entry: String::from_utf8(example_entry().to_bytes())
-            .expect("entries are ASCII"),
+        example_entry: String::from_utf8(example_entry().to_bytes()).expect("entries are ASCII"),
         schema: read.schema().await.map_err(ApiError::from)?,
         public_url: super::public_url(&info.origin),
         origin: info.origin,

@@ -80,3 +80,39 @@ mod tests {
         assert_eq!(public_url("[::1]:8080"), "http://[::1]:8080");
     }
 }
+
+#[cfg(test)]
+mod routing_probe {
+    use poem::{Endpoint, Request, Route, get, handler};
+
+    #[handler]
+    fn a() -> &'static str {
+        "a"
+    }
+    #[handler]
+    fn b() -> &'static str {
+        "b"
+    }
+
+    #[tokio::test]
+    async fn probe() {
+        for order in [false, true] {
+            let inner = Route::new().at("/x", get(a));
+            let r = if order {
+                Route::new().at("/", get(b)).nest("/", inner)
+            } else {
+                Route::new().nest("/", inner).at("/", get(b))
+            };
+            let resp = r
+                .call(Request::builder().uri("/".parse().unwrap()).finish())
+                .await;
+            match resp {
+                Ok(resp) => println!(
+                    "PROBE {order} -> {:?}",
+                    resp.into_body().into_string().await
+                ),
+                Err(e) => println!("PROBE {order} -> err {e}"),
+            }
+        }
+    }
+}

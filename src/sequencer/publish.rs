@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
-use lucent_core::record::{Record, chain_entries};
+use lucent_core::record::chain_records;
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
 use super::writer::{StartupError, Writer};
@@ -60,14 +60,11 @@ impl Writer {
     }
 
     async fn publish(&mut self, period_end: i64) -> Result<(), PublishError> {
+        let started = std::time::Instant::now();
         let mut tx = self.store.begin().await?;
-        let mut records = Vec::new();
-        for pending in tx.pending_until(period_end).await? {
-            let record = Record::parse(&pending.record)
-                .map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
-            records.push(record);
-        }
-        let entries = chain_entries(self.last_leaf, records);
+        let records = tx.pending_until(period_end).await?;
+        let entries = chain_records(self.last_leaf, records)
+            .map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
 
         let mut tree = self.tree.clone();
         let first_index = tree.size();
@@ -125,9 +122,11 @@ impl Writer {
             root_hash: root.0.to_vec(),
             checkpoint,
         };
+        let last_leaf = entries.last().map_or(self.last_leaf, |e| e.leaf_hash);
+        let published = entries.len();
         let rows: Vec<(Vec<u8>, i64)> = entries
-            .iter()
-            .map(|e| (e.bytes.clone(), record_key(&e.record_hash)))
+            .into_iter()
+            .map(|e| (e.bytes, record_key(&e.record_hash)))
             .collect();
         tx.publish(&Publication {
             first_index,
@@ -150,10 +149,16 @@ impl Writer {
         tx.commit().await?;
 
         self.expected = None;
-        self.last_leaf = entries.last().map_or(self.last_leaf, |e| e.leaf_hash);
+        self.last_leaf = last_leaf;
         self.tree = tree;
         self.last_end = period_end;
-        tracing::info!(day = %root_row.day, size, entries = entries.len(), "published a root");
+        tracing::info!(
+            day = %root_row.day,
+            size,
+            entries = published,
+            millis = started.elapsed().as_millis() as u64,
+            "published a root"
+        );
         Ok(())
     }
 }
