@@ -56,7 +56,7 @@ const COLUMNS = [
 ];
 
 function entriesTable(mine) {
-  const table = element("table", undefined, "numbers");
+  const table = element("table", undefined, "numbers stack");
   table.id = "deployment-entries";
   table.append(element("caption", "Your deployment's published entries"));
   const head = element("tr");
@@ -72,8 +72,13 @@ function entriesTable(mine) {
     row.dataset.index = String(index);
     const th = element("th", String(index));
     th.scope = "row";
+    th.dataset.label = "Entry";
     row.append(th);
-    for (const [field] of COLUMNS) row.insertCell().textContent = String(record[field]);
+    for (const [field, label] of COLUMNS) {
+      const cell = row.insertCell();
+      cell.dataset.label = label;
+      cell.textContent = String(record[field]);
+    }
   }
   return table;
 }
@@ -81,7 +86,7 @@ function entriesTable(mine) {
 function rawEntries(mine) {
   const details = element("details");
   details.append(element("summary", "The entries exactly as stored"));
-  const list = element("ol", undefined, "entries");
+  const list = element("ul", undefined, "entries");
   for (const { index, entry } of mine) {
     const item = element("li");
     item.append(element("p", `Entry ${index}`));
@@ -122,7 +127,9 @@ async function lookUp(form, input, result) {
     show(result, summary, counts, element("p", "Reports are published when their day ends: a report sent today appears tomorrow."));
     return;
   }
-  show(result, summary, counts, entriesTable(mine), rawEntries(mine));
+  const scroll = element("div", undefined, "scroll");
+  scroll.append(entriesTable(mine));
+  show(result, summary, counts, scroll, rawEntries(mine));
 }
 
 document.addEventListener("DOMContentLoaded", () => {

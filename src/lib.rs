@@ -4,6 +4,7 @@
 //! ([`sequencer`]) → tiles, roots and receipts served by [`api`].
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod datadir;

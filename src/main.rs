@@ -53,6 +53,43 @@ enum Command {
     /// Send a report and save its verified promise; with --check, verify the
     /// receipt of a saved promise once it is published.
     Submit(SubmitArgs),
+    /// Measure a server (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Offer reports to a running server and, in the same run, measure its
+    /// /healthz ceiling with the same load.
+    Load {
+        /// The server, e.g. http://127.0.0.1:8080 (start it with --rate-limit 0).
+        url: String,
+        /// Requests in flight at all times.
+        #[arg(long, default_value_t = 64, conflicts_with = "rate")]
+        concurrency: usize,
+        /// Requests started per second instead (open model).
+        #[arg(long)]
+        rate: Option<u64>,
+        /// Seconds for each of the two measurements.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Fill a data directory with published days of reports, through the
+    /// real writer, and report publication time, disk use and restart time.
+    Fill {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Days to fill.
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        /// Reports per day.
+        #[arg(long, default_value_t = 100_000)]
+        per_day: u64,
+        /// The first day (YYYY-MM-DD); the default suits a fresh directory.
+        #[arg(long, default_value = "2026-01-01")]
+        first_day: String,
+    },
 }
 
 #[derive(Args)]
@@ -163,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         None => serve(ServeArgs::default()).await,
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Bench(command)) => bench(command).await,
         Some(Command::Keygen { name }) => {
             let key = SigningKey::generate(&name, &mut rand::rng()).context("making a key")?;
             println!("{}", key.to_private_text());
@@ -232,23 +270,28 @@ fn parse_key(text: &str) -> anyhow::Result<VerifierKey> {
     VerifierKey::parse(text).map_err(|e| anyhow::anyhow!("--key: {e}"))
 }
 
+impl ServeArgs {
+    fn config(&self) -> ServeConfig {
+        ServeConfig {
+            listen: self.listen.clone(),
+            data_dir: self.data_dir.clone(),
+            origin: self.origin.clone(),
+            publish_period: self.publish_period,
+            rate_limit: NonZeroU32::new(self.rate_limit),
+            trusted_proxies: self.trusted_proxy.clone(),
+            queue_capacity: self.queue_capacity,
+            connection_limits: ConnectionLimits {
+                max_connections: self.max_connections,
+                read_timeout: Duration::from_secs(self.read_timeout),
+            },
+            request_timeout: Duration::from_secs(self.request_timeout),
+        }
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let frozen_clock = args.frozen_clock.clone();
-    let config = ServeConfig {
-        listen: args.listen,
-        data_dir: args.data_dir,
-        origin: args.origin,
-        publish_period: args.publish_period,
-        rate_limit: NonZeroU32::new(args.rate_limit),
-        trusted_proxies: args.trusted_proxy,
-        queue_capacity: args.queue_capacity,
-        connection_limits: ConnectionLimits {
-            max_connections: args.max_connections,
-            read_timeout: Duration::from_secs(args.read_timeout),
-        },
-        request_timeout: Duration::from_secs(args.request_timeout),
-    };
-    let clock: Arc<dyn Clock> = match frozen_clock {
+    let config = args.config();
+    let clock: Arc<dyn Clock> = match args.frozen_clock {
         None => Arc::new(SystemClock),
         Some(at) => {
             let at =
@@ -263,6 +306,54 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;
+    Ok(())
+}
+
+async fn bench(command: BenchCommand) -> anyhow::Result<()> {
+    use lucent::bench::{fill, load};
+    match command {
+        BenchCommand::Load {
+            url,
+            concurrency,
+            rate,
+            seconds,
+        } => {
+            let offered = rate.map_or(load::Load::Concurrency(concurrency), load::Load::Rate);
+            let duration = Duration::from_secs(seconds);
+            let health = load::run(&url, load::Target::Health, offered, duration).await;
+            println!("{}", health.summary("GET /healthz"));
+            let reports = load::run(&url, load::Target::Reports, offered, duration).await;
+            println!("{}", reports.summary("POST /v1/reports"));
+            println!(
+                "reports/s as a share of the /healthz ceiling: {:.1}%",
+                100.0 * reports.per_second() / health.per_second()
+            );
+        }
+        BenchCommand::Fill {
+            serve,
+            days,
+            per_day,
+            first_day,
+        } => {
+            let first_day = lucent::core::record::Day::parse(&first_day)
+                .map_err(|e| anyhow::anyhow!("--first-day: {e}"))?;
+            let filled = fill::fill(serve.config(), first_day.0, days, per_day).await?;
+            for (day, took) in filled.publish_times.iter().enumerate() {
+                println!(
+                    "day {}: published {per_day} reports in {:.3} s",
+                    day + 1,
+                    took.as_secs_f64()
+                );
+            }
+            println!(
+                "{} entries, {} bytes on disk = {:.0} bytes per entry; restart took {:.3} s",
+                filled.entries,
+                filled.disk_bytes,
+                filled.disk_bytes as f64 / filled.entries.max(1) as f64,
+                filled.restart.as_secs_f64()
+            );
+        }
+    }
     Ok(())
 }
 

@@ -20,6 +20,7 @@ use crate::datadir::{DataDir, DataDirError};
 use crate::listener::{ConnectionLimits, LimitedAcceptor};
 use crate::period::Period;
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
+use crate::storage::ReadStore;
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
@@ -63,6 +64,7 @@ pub struct RunningServer {
     pub address: SocketAddr,
     pub verifier_key: VerifierKey,
     pub sequencer: Sequencer,
+    read: ReadStore,
     stop: oneshot::Sender<()>,
     http: JoinHandle<std::io::Result<()>>,
     writer: JoinHandle<()>,
@@ -98,7 +100,7 @@ pub async fn start(
     });
     let state = Arc::new(AppState {
         sequencer: sequencer.clone(),
-        read,
+        read: read.clone(),
         key,
         origin: verifier_key.name().to_owned(),
         rate_limiter,
@@ -106,6 +108,7 @@ pub async fn start(
         stats: Default::default(),
     });
     spawn_forgetting(&state);
+    spawn_stats_warmup(&state);
     let acceptor = TcpListener::bind(config.listen.clone())
         .into_acceptor()
         .await
@@ -137,10 +140,22 @@ pub async fn start(
         address,
         verifier_key,
         sequencer,
+        read,
         stop,
         http,
         writer,
     })
+}
+
+/// Computes the stats once at start, so that the first visitor of a large
+/// log does not wait for the scan of every entry.
+fn spawn_stats_warmup(state: &AppState) {
+    let (stats, read) = (state.stats.clone(), state.read.clone());
+    tokio::spawn(async move {
+        if let Err(e) = stats.get(&read).await {
+            tracing::warn!(error = %e, "computing the stats at start");
+        }
+    });
 }
 
 /// Drops rate-limiter entries that are idle, so addresses stay in memory
@@ -160,6 +175,15 @@ fn spawn_forgetting(state: &Arc<AppState>) {
 }
 
 impl RunningServer {
+    /// The size of the latest signed root.
+    pub async fn published_size(&self) -> Result<u64, ServeError> {
+        Ok(self
+            .read
+            .latest_root()
+            .await?
+            .map_or(0, |root| root.size as u64))
+    }
+
     /// Stops accepting requests, lets the writer commit what is queued, and
     /// closes the database.
     pub async fn shutdown(self) {

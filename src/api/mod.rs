@@ -38,8 +38,8 @@ pub struct AppState {
     pub origin: String,
     pub rate_limiter: Option<RateLimiter>,
     pub publish_period: Period,
-    /// `/v1/stats` and `/stats`, computed once per published size.
-    pub stats: StatsCache,
+    /// `/v1/stats` and the pages' numbers, computed once per root.
+    pub stats: Arc<StatsCache>,
 }
 
 type Apis = (
@@ -89,7 +89,7 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> impl Endpoint<Out
         state: state.clone(),
     };
     Route::new()
-        .nest("/", api.with(writes))
+        .nest("/", crate::pages::index_or(api.with(writes)))
         .at(
             "/openapi.json",
             get(make_sync(move |_| {
@@ -104,7 +104,6 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> impl Endpoint<Out
             get(tiles::tile).with(Compression::new()),
         )
         .at("/tile/*rest", get(tiles::tile))
-        .at("/", crate::pages::index())
         .at("/stats", crate::pages::stats())
         .at("/deployment", crate::pages::deployment())
         .nest("/assets", crate::pages::assets())

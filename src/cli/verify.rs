@@ -21,7 +21,7 @@ use time::format_description::well_known::Rfc3339;
 
 use lucent_core::Hash;
 use lucent_core::checkpoint::{CheckpointError, open_checkpoint};
-use lucent_core::hash::leaf_hash;
+use lucent_core::hash::{empty_root, leaf_hash};
 use lucent_core::merkle::{self, CompactRange, verify_consistency};
 use lucent_core::note::VerifierKey;
 use lucent_core::record::{Day, Deployment, Entry, ParseError};
@@ -32,7 +32,7 @@ use lucent_core::tiles::{
 
 use super::http::{HttpError, LogClient, ServedRoot};
 use super::progress::Progress;
-use crate::period::day_closed_by;
+use crate::period::{day_closed_by, rfc3339};
 
 /// Requests in flight at once.
 const CONCURRENCY: usize = 8;
@@ -250,6 +250,7 @@ pub enum VerifyError {
 #[derive(Debug, Clone)]
 struct SignedRoot {
     day: Day,
+    period_end: OffsetDateTime,
     size: u64,
     root: Hash,
     checkpoint: String,
@@ -290,22 +291,22 @@ pub async fn verify(
     {
         return Err(VerifyError::CheckpointNotARoot);
     }
-    let mut report = VerifyReport {
-        origin: key.name().to_owned(),
-        roots: roots.len(),
-        days: None,
-        size: 0,
-        root_hash: lucent_core::hash::empty_root(),
-        growth: None,
-    };
+    let growth = |to| remembered.map(|r| Growth { from: r.size, to });
     let Some(latest) = roots.last() else {
-        if let Some(remembered) = remembered {
+        if let Some(remembered) = remembered.filter(|r| r.size > 0) {
             return Err(VerifyError::LogShrank {
                 remembered: remembered.size,
                 latest: 0,
             });
         }
-        return Ok(report);
+        return Ok(VerifyReport {
+            origin: key.name().to_owned(),
+            roots: 0,
+            days: None,
+            size: 0,
+            root_hash: empty_root(),
+            growth: growth(0),
+        });
     };
     if let Some(remembered) = remembered {
         check_growth(&client, remembered, latest).await?;
@@ -320,20 +321,21 @@ pub async fn verify(
             signed: latest.root,
         });
     }
-    let mut rebuild = Rebuild::new(&roots, remembered, upper_tiles);
-    rebuild.run(&client, progress).await?;
+    Rebuild::new(&roots, remembered, upper_tiles)
+        .run(&client, progress)
+        .await?;
 
     if let Some(path) = &options.state {
         save_state(path, &client, key, latest)?;
     }
-    report.days = Some((roots[0].day, latest.day));
-    report.size = latest.size;
-    report.root_hash = latest.root;
-    report.growth = remembered.map(|r| Growth {
-        from: r.size,
-        to: latest.size,
-    });
-    Ok(report)
+    Ok(VerifyReport {
+        origin: key.name().to_owned(),
+        roots: roots.len(),
+        days: Some((roots[0].day, latest.day)),
+        size: latest.size,
+        root_hash: latest.root,
+        growth: growth(latest.size),
+    })
 }
 
 /// Opens every root's checkpoint, checks that the served fields say what
@@ -341,7 +343,6 @@ pub async fn verify(
 /// increasing, sizes not decreasing, a root for every day.
 fn signed_roots(served: &[ServedRoot], key: &VerifierKey) -> Result<Vec<SignedRoot>, VerifyError> {
     let mut roots: Vec<SignedRoot> = Vec::with_capacity(served.len());
-    let mut previous_end: Option<(OffsetDateTime, &str)> = None;
     for (position, root) in served.iter().enumerate() {
         let malformed = |reason: String| VerifyError::MalformedRoot {
             position,
@@ -369,16 +370,14 @@ fn signed_roots(served: &[ServedRoot], key: &VerifierKey) -> Result<Vec<SignedRo
                 root.period_end
             )));
         }
-        if let Some((previous, previous_text)) = previous_end
-            && period_end <= previous
-        {
-            return Err(VerifyError::RootsOutOfOrder {
-                position,
-                period_end: root.period_end.clone(),
-                previous: previous_text.to_owned(),
-            });
-        }
         if let Some(previous) = roots.last() {
+            if period_end <= previous.period_end {
+                return Err(VerifyError::RootsOutOfOrder {
+                    position,
+                    period_end: root.period_end.clone(),
+                    previous: rfc3339(previous.period_end.unix_timestamp()),
+                });
+            }
             if checkpoint.size < previous.size {
                 return Err(VerifyError::RootShrank {
                     day,
@@ -393,9 +392,9 @@ fn signed_roots(served: &[ServedRoot], key: &VerifierKey) -> Result<Vec<SignedRo
                 });
             }
         }
-        previous_end = Some((period_end, &root.period_end));
         roots.push(SignedRoot {
             day,
+            period_end,
             size: checkpoint.size,
             root: checkpoint.root,
             checkpoint: root.checkpoint.clone(),
@@ -450,17 +449,17 @@ async fn check_consistency(
         .filter(|(old, _)| old.size > 0)
         .collect();
     progress.start("consistency proofs", pairs.len() as u64);
-    let mut checked = 0;
-    let mut proofs = stream::iter(&pairs)
+    let mut proofs = stream::iter(pairs)
         .map(|(old, new)| async move {
-            if old.size == new.size {
-                return Ok(Vec::new());
-            }
-            client.consistency_proof(old.size, new.size).await
+            let proof = match old.size == new.size {
+                true => Vec::new(),
+                false => client.consistency_proof(old.size, new.size).await?,
+            };
+            Ok::<_, VerifyError>((old, new, proof))
         })
         .buffered(CONCURRENCY);
-    for (old, new) in &pairs {
-        let proof = proofs.next().await.expect("one proof per pair")?;
+    let mut checked = 0;
+    while let Some((old, new, proof)) = proofs.try_next().await? {
         verify_consistency(old.size, new.size, &proof, &old.root, &new.root).map_err(|error| {
             VerifyError::InconsistentRoots {
                 old_day: old.day,

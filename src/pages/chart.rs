@@ -86,41 +86,63 @@ pub fn bars(title: &str, bars: &[Bar]) -> Svg {
 
 const PLOT_TOP: u32 = 22;
 const PLOT_HEIGHT: u32 = 140;
+/// Fewer columns than this keep this share of the width each, rather than
+/// growing into slabs.
+const MIN_SLOTS: usize = 14;
 
-/// Vertical columns for a series (days, in order), labelled at both ends,
-/// the largest value written at the top; each column's title says its
-/// label and value.
+/// Vertical columns for a series (days, in order), the largest value
+/// written at the top with its `unit`; each column's title says its label
+/// and value. Below,
+/// the first and last labels: at both ends when the columns span the width,
+/// else as one range.
 pub fn columns(title: &str, unit: &str, columns: &[Bar]) -> Svg {
     let max = columns.iter().map(|b| b.value).max().unwrap_or(0);
     let baseline = PLOT_TOP + PLOT_HEIGHT;
+    let unit = escape(unit);
     let mut svg = open(title, baseline + 22);
     let _ = write!(
         svg,
-        r#"<text class="label" x="0" y="14">most: {max} {}</text><line class="axis" x1="0" y1="{baseline}" x2="100%" y2="{baseline}"/>"#,
-        escape(unit),
+        r#"<text class="label" x="0" y="14">highest: {max} {unit}</text><line class="axis" x1="0" y1="{baseline}" x2="100%" y2="{baseline}"/>"#,
     );
-    let slot = 100.0 / columns.len().max(1) as f64;
+    let slot = 100.0 / columns.len().max(MIN_SLOTS) as f64;
     for (i, column) in columns.iter().enumerate() {
         let height = (percent(column.value, max) * f64::from(PLOT_HEIGHT) / 100.0).round();
         let _ = write!(
             svg,
-            r#"<rect class="bar" x="{:.3}%" y="{}" width="{:.3}%" height="{height}"><title>{}: {} {}</title></rect>"#,
+            r#"<rect class="bar" x="{:.3}%" y="{}" width="{:.3}%" height="{height}"><title>{}: {}</title></rect>"#,
             i as f64 * slot + slot * 0.1,
             f64::from(baseline) - height,
             slot * 0.8,
             escape(&column.label),
             column.value,
-            escape(unit),
         );
     }
-    if let (Some(first), Some(last)) = (columns.first(), columns.last()) {
-        let y = baseline + 18;
-        let _ = write!(
-            svg,
-            r#"<text class="label" x="0" y="{y}">{}</text><text class="label end" x="100%" y="{y}">{}</text>"#,
-            escape(&first.label),
-            escape(&last.label),
-        );
+    let y = baseline + 18;
+    match columns {
+        [] => {}
+        [only] => {
+            let _ = write!(
+                svg,
+                r#"<text class="label" x="0" y="{y}">{}</text>"#,
+                escape(&only.label)
+            );
+        }
+        [first, .., last] if columns.len() < MIN_SLOTS => {
+            let _ = write!(
+                svg,
+                r#"<text class="label" x="0" y="{y}">{} to {}</text>"#,
+                escape(&first.label),
+                escape(&last.label),
+            );
+        }
+        [first, .., last] => {
+            let _ = write!(
+                svg,
+                r#"<text class="label" x="0" y="{y}">{}</text><text class="label end" x="100%" y="{y}">{}</text>"#,
+                escape(&first.label),
+                escape(&last.label),
+            );
+        }
     }
     svg.push_str("</svg>");
     Svg(svg)
@@ -150,20 +172,30 @@ mod tests {
 
     #[test]
     fn columns_span_the_width_and_scale_to_the_plot() {
-        let svg = columns(
-            "Per day",
-            "reports",
-            &[bar("d1", 2), bar("d2", 0), bar("d3", 1)],
-        )
-        .0;
-        assert!(svg.contains("most: 2 reports"));
-        // Three slots of 33.3%, each column 80% of its slot.
-        assert!(svg.contains(
-            r#"x="3.333%" y="22" width="26.667%" height="140"><title>d1: 2 reports</title>"#
-        ));
-        assert!(svg.contains(r#"y="162" width="26.667%" height="0"><title>d2: 0 reports</title>"#));
-        assert!(svg.contains(r#"y="92" width="26.667%" height="70"><title>d3: 1 reports</title>"#));
-        assert!(svg.contains(r#">d1</text><text class="label end" x="100%" y="180">d3</text>"#));
+        let days: Vec<Bar> = (0..20).map(|i| bar(&format!("d{i}"), i % 3)).collect();
+        let svg = columns("Per day", "reports a day", &days).0;
+        assert!(svg.contains("highest: 2 reports a day"));
+        // Twenty slots of 5%, each column 80% of its slot.
+        assert!(
+            svg.contains(r#"x="0.500%" y="162" width="4.000%" height="0"><title>d0: 0</title>"#)
+        );
+        assert!(
+            svg.contains(r#"x="5.500%" y="92" width="4.000%" height="70"><title>d1: 1</title>"#)
+        );
+        assert!(
+            svg.contains(r#"x="10.500%" y="22" width="4.000%" height="140"><title>d2: 2</title>"#)
+        );
+        assert!(svg.contains(r#">d0</text><text class="label end" x="100%" y="180">d19</text>"#));
+    }
+
+    #[test]
+    fn a_few_columns_keep_their_width_and_name_their_range() {
+        let svg = columns("Per day", "reports", &[bar("d1", 2), bar("d2", 1)]).0;
+        let slot = 100.0 / 14.0;
+        assert!(svg.contains(&format!(r#"width="{:.3}%" height="140""#, slot * 0.8)));
+        assert!(svg.contains(r#"y="180">d1 to d2</text>"#));
+        let one = columns("Per day", "reports", &[bar("d1", 2)]).0;
+        assert!(one.contains(r#"y="180">d1</text>"#));
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<IndexPage> {
     let info = read.log_info().await.map_err(ApiError::from)?;
     let root = read.latest_root().await.map_err(ApiError::from)?;
     let size = root.as_ref().map_or(0, |r| r.size as u64);
+    let mut schema = read.schema().await.map_err(ApiError::from)?;
+    // The log's own tables first; the migration tool's bookkeeping last.
+    schema.sort_by_key(|table| table.name.starts_with('_'));
     let latest = read
         .entries(size.saturating_sub(SAMPLE), size)
         .await
@@ -92,7 +95,7 @@ pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<IndexPage> {
         fields: FIELDS,
         example_report: example_report(),
         example_entry: String::from_utf8(example_entry().to_bytes()).expect("entries are ASCII"),
-        schema: read.schema().await.map_err(ApiError::from)?,
+        schema,
         public_url: super::public_url(&info.origin),
         origin: info.origin,
         verifier_key: info.verifier_key,

@@ -10,7 +10,7 @@ mod index;
 mod stats;
 
 use poem::middleware::SetHeader;
-use poem::{Endpoint, EndpointExt, Route, get};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
 
 /// Only lucent's own style sheet, script and requests; no inline script or
 /// style, no frames, forms posting only to lucent.
@@ -26,9 +26,37 @@ fn security_headers() -> SetHeader {
         .overriding("referrer-policy", "no-referrer")
 }
 
-/// `/`: what is stored and what is not, the live schema, how to verify.
-pub fn index() -> impl Endpoint {
-    get(index::page).with(security_headers())
+/// `/`: what is stored and what is not, the live schema, how to verify;
+/// every other path goes to `rest`. (poem's router sends `/` to a
+/// catch-all such as `nest("/", …)` even when `/` has a route of its own.)
+pub fn index_or<E: Endpoint>(rest: E) -> impl Endpoint<Output = Response> {
+    IndexOr {
+        index: get(index::page).with(security_headers()),
+        rest,
+    }
+}
+
+struct IndexOr<I, E> {
+    index: I,
+    rest: E,
+}
+
+impl<I: Endpoint, E: Endpoint> Endpoint for IndexOr<I, E> {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        if request.uri().path() == "/" {
+            self.index
+                .call(request)
+                .await
+                .map(IntoResponse::into_response)
+        } else {
+            self.rest
+                .call(request)
+                .await
+                .map(IntoResponse::into_response)
+        }
+    }
 }
 
 /// `/stats`: the aggregates as charts and tables.
@@ -78,41 +106,5 @@ mod tests {
         assert_eq!(public_url("localhost:8080"), "http://localhost:8080");
         assert_eq!(public_url("127.0.0.1:8080"), "http://127.0.0.1:8080");
         assert_eq!(public_url("[::1]:8080"), "http://[::1]:8080");
-    }
-}
-
-#[cfg(test)]
-mod routing_probe {
-    use poem::{Endpoint, Request, Route, get, handler};
-
-    #[handler]
-    fn a() -> &'static str {
-        "a"
-    }
-    #[handler]
-    fn b() -> &'static str {
-        "b"
-    }
-
-    #[tokio::test]
-    async fn probe() {
-        for order in [false, true] {
-            let inner = Route::new().at("/x", get(a));
-            let r = if order {
-                Route::new().at("/", get(b)).nest("/", inner)
-            } else {
-                Route::new().nest("/", inner).at("/", get(b))
-            };
-            let resp = r
-                .call(Request::builder().uri("/".parse().unwrap()).finish())
-                .await;
-            match resp {
-                Ok(resp) => println!(
-                    "PROBE {order} -> {:?}",
-                    resp.into_body().into_string().await
-                ),
-                Err(e) => println!("PROBE {order} -> err {e}"),
-            }
-        }
     }
 }

@@ -69,11 +69,7 @@ pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<StatsPage> {
         .collect();
     Ok(StatsPage {
         active_chart: chart::bars("Active deployments", &active),
-        days_chart: chart::columns(
-            &format!("Reports per day, the last {} days", days.len()),
-            "reports",
-            &days,
-        ),
+        days_chart: chart::columns("Reports per day", "reports a day", &days),
         versions_chart: chart::bars(
             &format!("Deployments per version, the last {WIDEST_WINDOW_DAYS} days"),
             &versions,

@@ -62,7 +62,7 @@ impl Writer {
     async fn publish(&mut self, period_end: i64) -> Result<(), PublishError> {
         let started = std::time::Instant::now();
         let mut tx = self.store.begin().await?;
-        let records = tx.pending_until(period_end).await?;
+        let (records, later_pending) = tx.pending_until(period_end).await?;
         let entries = chain_records(self.last_leaf, records)
             .map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
 
@@ -133,6 +133,7 @@ impl Writer {
             entries: &rows,
             tiles: &tiles,
             root: &root_row,
+            later_pending,
         })
         .await?;
         // The state file is durable before the root is: a database can then

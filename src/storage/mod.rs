@@ -67,7 +67,8 @@ fn options(path: &Path) -> SqliteConnectOptions {
 pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> {
     let write_options = options(path)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full);
+        .synchronous(SqliteSynchronous::Full)
+        .pragma("cache_size", "-65536");
     let mut write = write_options
         .clone()
         .create_if_missing(create)

@@ -3,7 +3,7 @@
 //! in memory and each new root costs only the entries it added; the stats
 //! themselves are computed once per root.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use lucent_core::record::{Day, Deployment, Entry, ProductVersion};
@@ -13,8 +13,8 @@ use tokio::sync::Mutex;
 use super::{ReadStore, Result, StorageError};
 use crate::period::{day_of, instant};
 
-/// The days over which active deployments and versions in use are counted;
-/// the tally keeps per-deployment detail for no longer than this.
+/// The widest window over which active deployments and versions in use are
+/// counted; the tally forgets deployments that no window reaches.
 pub const WIDEST_WINDOW_DAYS: u16 = 30;
 
 /// Entries read per query while catching up, so no read transaction stays
@@ -61,9 +61,11 @@ struct Tally {
     scanned: u64,
     totals: Totals,
     reports_per_day: BTreeMap<Day, u64>,
-    /// Who reported which version, by day, for the days a window ending on
-    /// the latest entry's day (or later) still reaches.
-    recent: BTreeMap<Day, Vec<(Deployment, ProductVersion)>>,
+    /// The last day each deployment reported, and reported each version:
+    /// what the windows count. Days never decrease along the log, so a
+    /// later entry simply overwrites.
+    last_report: HashMap<Deployment, Day>,
+    last_version: HashMap<(Deployment, ProductVersion), Day>,
 }
 
 /// The first day of the `days`-day window that ends on `last`.
@@ -75,8 +77,6 @@ fn window_start(last: Day, days: u16) -> Day {
 }
 
 impl Tally {
-    /// Adds the next entry. Days never decrease along the log, so a new day
-    /// lets the days no window can reach any more go.
     fn add(&mut self, entry: Entry) {
         let record = entry.record;
         self.scanned += 1;
@@ -84,47 +84,15 @@ impl Tally {
         self.totals.tokens_detokenized += u128::from(record.tokens_detokenized.get());
         self.totals.grants_issued += u128::from(record.grants_issued.get());
         *self.reports_per_day.entry(record.day).or_default() += 1;
-        if !self.recent.contains_key(&record.day) {
-            self.forget_before(window_start(record.day, WIDEST_WINDOW_DAYS));
-        }
-        self.recent
-            .entry(record.day)
-            .or_default()
-            .push((record.deployment, record.version));
-    }
-
-    fn forget_before(&mut self, first: Day) {
-        self.recent = self.recent.split_off(&first);
-    }
-
-    fn reporters_since(&self, first: Day) -> impl Iterator<Item = &(Deployment, ProductVersion)> {
-        self.recent.range(first..).flat_map(|(_, reports)| reports)
-    }
-
-    fn active_since(&self, last: Day, days: u16) -> u64 {
-        let first = window_start(last, days);
-        let distinct: HashSet<&Deployment> = self.reporters_since(first).map(|(d, _)| d).collect();
-        distinct.len() as u64
-    }
-
-    fn versions_since(&self, first: Day) -> Vec<(ProductVersion, u64)> {
-        let distinct: HashSet<&(Deployment, ProductVersion)> =
-            self.reporters_since(first).collect();
-        let mut counts: HashMap<&ProductVersion, u64> = HashMap::new();
-        for (_, version) in distinct {
-            *counts.entry(version).or_default() += 1;
-        }
-        let mut versions: Vec<(ProductVersion, u64)> = counts
-            .into_iter()
-            .map(|(version, n)| (version.clone(), n))
-            .collect();
-        versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        versions
+        self.last_report.insert(record.deployment, record.day);
+        self.last_version
+            .insert((record.deployment, record.version), record.day);
     }
 
     /// The stats at `size` entries, whose latest root closes `day`, for a
-    /// log that began on `inception`.
-    fn stats(&self, size: u64, day: Option<Day>, inception: Day) -> Stats {
+    /// log that began on `inception`. Roots only move forward, so what the
+    /// widest window ending on `day` misses is forgotten.
+    fn stats(&mut self, size: u64, day: Option<Day>, inception: Day) -> Stats {
         let Some(day) = day else {
             return Stats {
                 size,
@@ -135,6 +103,25 @@ impl Tally {
                 totals: self.totals,
             };
         };
+        let widest = window_start(day, WIDEST_WINDOW_DAYS);
+        self.last_report.retain(|_, last| *last >= widest);
+        self.last_version.retain(|_, last| *last >= widest);
+        let active_since = |days| {
+            let first = window_start(day, days);
+            self.last_report
+                .values()
+                .filter(|last| **last >= first)
+                .count() as u64
+        };
+        let mut counts: HashMap<&ProductVersion, u64> = HashMap::new();
+        for (_, version) in self.last_version.keys() {
+            *counts.entry(version).or_default() += 1;
+        }
+        let mut versions: Vec<(ProductVersion, u64)> = counts
+            .into_iter()
+            .map(|(version, n)| (version.clone(), n))
+            .collect();
+        versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let reports_per_day = std::iter::successors(Some(inception), |d| d.0.next_day().map(Day))
             .take_while(|d| *d <= day)
             .map(|d| (d, self.reports_per_day.get(&d).copied().unwrap_or(0)))
@@ -143,12 +130,12 @@ impl Tally {
             size,
             day: Some(day),
             active: ActiveDeployments {
-                last_1_day: self.active_since(day, 1),
-                last_7_days: self.active_since(day, 7),
-                last_30_days: self.active_since(day, 30),
+                last_1_day: active_since(1),
+                last_7_days: active_since(7),
+                last_30_days: active_since(30),
             },
             reports_per_day,
-            versions: self.versions_since(window_start(day, WIDEST_WINDOW_DAYS)),
+            versions,
             totals: self.totals,
         }
     }
@@ -263,8 +250,13 @@ mod tests {
         assert_eq!(stats.reports_per_day.len(), 35);
         assert_eq!(stats.reports_per_day[0], (day("2026-10-01"), 1));
         assert_eq!(stats.reports_per_day[1], (day("2026-10-02"), 0));
-        // Deployment 1's first report is out of every window: forgotten.
-        assert!(!tally.recent.contains_key(&day("2026-10-01")));
+        // Deployment 1's first version is out of every window: forgotten.
+        let first = (
+            Deployment(Hash([1; 32])),
+            ProductVersion::parse("1.0.0").unwrap(),
+        );
+        assert!(!tally.last_version.contains_key(&first));
+        assert_eq!(tally.last_report.len(), 3);
     }
 
     #[test]

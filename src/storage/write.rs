@@ -32,6 +32,8 @@ pub struct Publication<'a> {
     pub entries: &'a [(Vec<u8>, i64)],
     pub tiles: &'a [(u8, u64, Vec<u8>)],
     pub root: &'a RootRow,
+    /// Whether records of later periods are pending (and must stay).
+    pub later_pending: bool,
 }
 
 impl WriteStore {
@@ -147,14 +149,19 @@ impl WriteTx<'_> {
     }
 
     /// The records whose periods end at or before `period_end`, in primary
-    /// key order, which is deployment order within a day.
-    pub async fn pending_until(&mut self, period_end: i64) -> Result<Vec<Vec<u8>>> {
-        Ok(sqlx::query_scalar(
-            "SELECT record FROM pending WHERE period_end <= ? ORDER BY day, deployment",
-        )
-        .bind(period_end)
-        .fetch_all(&mut *self.tx)
-        .await?)
+    /// key order (deployment order within a day), and whether any pending
+    /// record belongs to a later period.
+    pub async fn pending_until(&mut self, period_end: i64) -> Result<(Vec<Vec<u8>>, bool)> {
+        let rows: Vec<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT record, period_end FROM pending ORDER BY day, deployment")
+                .fetch_all(&mut *self.tx)
+                .await?;
+        let later = rows.iter().any(|(_, end)| *end > period_end);
+        let records = rows
+            .into_iter()
+            .filter(|(_, end)| *end <= period_end)
+            .map(|(record, _)| record);
+        Ok((records.collect(), later))
     }
 
     /// Writes a publication: entries, grown tiles, the root; and removes the
@@ -185,10 +192,14 @@ impl WriteTx<'_> {
                 .await?;
         }
         let root = publication.root;
-        sqlx::query("DELETE FROM pending WHERE period_end <= ?")
-            .bind(root.period_end)
-            .execute(&mut *self.tx)
-            .await?;
+        // Usually nothing later is pending (the writer publishes a period
+        // before it accepts anything after it), and a DELETE without WHERE
+        // lets SQLite drop the table's pages at once instead of row by row.
+        let delete = match publication.later_pending {
+            false => sqlx::query("DELETE FROM pending"),
+            true => sqlx::query("DELETE FROM pending WHERE period_end <= ?").bind(root.period_end),
+        };
+        delete.execute(&mut *self.tx).await?;
         sqlx::query(
             "INSERT INTO roots (period_end, day, size, root_hash, checkpoint) VALUES (?, ?, ?, ?, ?)",
         )
