@@ -298,3 +298,62 @@ async fn a_full_queue_answers_503() {
     assert_eq!(stored(&dir).await.len(), 3);
     std::sync::Arc::into_inner(server).unwrap().stop().await;
 }
+
+/// With periods shorter than a day, a deployment's report may already be
+/// published when it sends again the same day: still one report a day.
+#[tokio::test]
+async fn one_report_a_day_also_across_short_periods() {
+    let dir = tempfile::tempdir().unwrap();
+    let period: Period = "1h".parse().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-27 10:15:00 UTC));
+    let server = TestServer::start(config(dir.path(), ORIGIN, period), clock).await;
+    let nonce = common::nonce();
+    let (status, first) = server.post(report(&nonce, 10)).await;
+    assert_eq!(status, 202);
+    assert_eq!(first["publish_after"], "2026-11-27T11:00:00Z");
+    server.set_time(datetime!(2026-11-27 13:30:00 UTC)).await;
+    let (_, latest) = server.get_json("/v1/roots/latest").await;
+    assert_eq!(latest["size"], 1, "the report is published");
+    let (status, again) = server.post(report(&nonce, 10)).await;
+    assert_eq!((status, &again), (200, &first));
+    let (status, conflict) = server.post(report(&nonce, 11)).await;
+    assert_eq!(status, 409);
+    assert_eq!(conflict["promise"], first);
+    server.stop().await;
+}
+
+/// The same deployment several times at once: exactly one is accepted,
+/// whichever batches the writer makes of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_reports_of_one_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = std::sync::Arc::new(server(&dir).await);
+    let nonce = common::nonce();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (server, body) = (server.clone(), report(&nonce, i % 2));
+            tokio::spawn(async move { server.post(body).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    let mut accepted = None;
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        if status == 202 {
+            accepted = Some(body["record"].clone());
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 202, 409].contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(stored(&dir).await.len(), 1);
+    assert!(accepted.is_some());
+    std::sync::Arc::into_inner(server).unwrap().stop().await;
+}

@@ -1,5 +1,6 @@
 //! The writer task: group commit of reports, and the publication loop.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
 use crate::period::{Period, day_of, instant};
 use crate::storage::tiles::TileNodes;
-use crate::storage::{LogInfo, ReadStore, StorageError, WriteStore};
+use crate::storage::{Conflict, LogInfo, NewPending, ReadStore, StorageError, WriteStore};
 
 /// Reports committed in one transaction, at most.
 const MAX_BATCH: usize = 1024;
@@ -247,45 +248,84 @@ impl Writer {
         let day_start = day.0.midnight().assume_utc().unix_timestamp();
         // Only periods shorter than a day can have published today's reports.
         let published_today = self.last_end > day_start;
+        let records: Vec<(Record, Vec<u8>)> = reports
+            .iter()
+            .map(|report| {
+                let record = report.to_record(day);
+                let bytes = record.to_bytes();
+                (record, bytes)
+            })
+            .collect();
         let mut tx = self.store.begin().await?;
-        let mut outcomes = Vec::with_capacity(reports.len());
-        for report in reports {
-            let record = report.to_record(day);
-            let bytes = record.to_bytes();
-            let hash = record_hash(&bytes);
-            let deployment = record.deployment.0;
-            let stored = match published_today {
-                true => published_record(&mut tx, &record).await?,
-                false => None,
-            };
-            let stored = match stored {
-                Some(stored) => Some(stored),
-                None => tx
-                    .insert_pending(&day_text, &deployment.0, period_end, &bytes, &hash.0)
-                    .await?
-                    .map(|c| (c.record, c.period_end)),
-            };
-            let (kind, bytes, publish_after) = match stored {
-                None => (OutcomeKind::Accepted, bytes, period_end),
-                Some((first, end)) if first == bytes => (OutcomeKind::Replayed, first, end),
-                Some((first, end)) => (OutcomeKind::Conflict, first, end),
-            };
-            let record_hash = if kind == OutcomeKind::Conflict {
-                record_hash(&bytes)
-            } else {
-                hash
-            };
-            outcomes.push(Outcome {
-                kind,
-                day,
-                deployment: record.deployment,
-                record_hash,
-                record: bytes,
-                publish_after,
-            });
+        let mut published = HashMap::new();
+        if published_today {
+            for (record, _) in &records {
+                if let Some(stored) = published_record(&mut tx, record).await? {
+                    published.insert(record.deployment.0.0, stored);
+                }
+            }
         }
+        let new: Vec<NewPending> = records
+            .iter()
+            .filter(|(record, _)| !published.contains_key(&record.deployment.0.0))
+            .map(|(record, bytes)| NewPending {
+                deployment: record.deployment.0.0,
+                record: bytes,
+                record_hash: record_hash(bytes).0,
+            })
+            .collect();
+        let mut inserted = tx.insert_pending(&day_text, period_end, &new).await?;
+        // The first report of a deployment in the batch took the row; any
+        // other one is answered from what is stored.
+        let accepted: Vec<bool> = records
+            .iter()
+            .map(|(record, _)| inserted.remove(&record.deployment.0.0))
+            .collect();
+        let lookups: Vec<[u8; 32]> = records
+            .iter()
+            .zip(&accepted)
+            .filter(|((record, _), accepted)| {
+                !**accepted && !published.contains_key(&record.deployment.0.0)
+            })
+            .map(|((record, _), _)| record.deployment.0.0)
+            .collect();
+        let mut stored = tx.stored_pending(&day_text, &lookups).await?;
+        stored.extend(
+            published
+                .into_iter()
+                .map(|(d, (record, period_end))| (d, Conflict { record, period_end })),
+        );
         tx.commit().await?;
-        Ok(outcomes)
+        records
+            .into_iter()
+            .zip(accepted)
+            .map(|((record, bytes), accepted)| {
+                let (kind, bytes, publish_after) = match stored.get(&record.deployment.0.0) {
+                    _ if accepted => (OutcomeKind::Accepted, bytes, period_end),
+                    Some(first) if first.record == bytes => {
+                        (OutcomeKind::Replayed, bytes, first.period_end)
+                    }
+                    Some(first) => (
+                        OutcomeKind::Conflict,
+                        first.record.clone(),
+                        first.period_end,
+                    ),
+                    None => {
+                        return Err(StorageError::Corrupt(
+                            "a report was neither stored nor found".into(),
+                        ));
+                    }
+                };
+                Ok(Outcome {
+                    kind,
+                    day,
+                    deployment: record.deployment,
+                    record_hash: record_hash(&bytes),
+                    record: bytes,
+                    publish_after,
+                })
+            })
+            .collect()
     }
 }
 

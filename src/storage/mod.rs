@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 
 pub use read::{LogInfo, ReadStore, RootRow, SchemaColumn, SchemaTable, StoredEntry};
-pub use write::{Conflict, Publication, WriteStore, WriteTx};
+pub use write::{Conflict, NewPending, Publication, WriteStore, WriteTx};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 

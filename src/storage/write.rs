@@ -1,6 +1,8 @@
 //! The write side: only the sequencer holds a [`WriteStore`], so SQLite sees
 //! one writer and never answers "database is locked".
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
@@ -24,6 +26,13 @@ pub struct WriteTx<'c> {
 pub struct Conflict {
     pub record: Vec<u8>,
     pub period_end: i64,
+}
+
+/// A record to store as pending.
+pub struct NewPending<'a> {
+    pub deployment: [u8; 32],
+    pub record: &'a [u8],
+    pub record_hash: [u8; 32],
 }
 
 /// Everything one publication writes.
@@ -113,39 +122,61 @@ impl WriteTx<'_> {
         )
     }
 
-    /// Stores a pending record unless the deployment already reported that
-    /// day, in which case the stored record is returned.
+    /// Stores pending records of one day and period, skipping deployments
+    /// that already reported that day; returns the deployments inserted.
     pub async fn insert_pending(
         &mut self,
         day: &str,
-        deployment: &[u8],
         period_end: i64,
-        record: &[u8],
-        record_hash: &[u8],
-    ) -> Result<Option<Conflict>> {
-        let inserted = sqlx::query(
-            "INSERT INTO pending (day, deployment, period_end, record, record_hash) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(day)
-        .bind(deployment)
-        .bind(period_end)
-        .bind(record)
-        .bind(record_hash)
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok(None);
+        rows: &[NewPending<'_>],
+    ) -> Result<HashSet<[u8; 32]>> {
+        if rows.is_empty() {
+            return Ok(HashSet::new());
         }
-        let (record, period_end) = sqlx::query_as(
-            "SELECT record, period_end FROM pending WHERE day = ? AND deployment = ?",
-        )
-        .bind(day)
-        .bind(deployment)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(Some(Conflict { record, period_end }))
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO pending (day, deployment, period_end, record, record_hash) ",
+        );
+        insert.push_values(rows, |mut row, new| {
+            row.push_bind(day)
+                .push_bind(&new.deployment[..])
+                .push_bind(period_end)
+                .push_bind(new.record)
+                .push_bind(&new.record_hash[..]);
+        });
+        insert.push(" ON CONFLICT DO NOTHING RETURNING deployment");
+        let inserted: Vec<Vec<u8>> = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        Ok(inserted
+            .into_iter()
+            .filter_map(|d| d.try_into().ok())
+            .collect())
+    }
+
+    /// The pending records of these deployments on `day`.
+    pub async fn stored_pending(
+        &mut self,
+        day: &str,
+        deployments: &[[u8; 32]],
+    ) -> Result<HashMap<[u8; 32], Conflict>> {
+        if deployments.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT deployment, record, period_end FROM pending WHERE day = ",
+        );
+        select.push_bind(day).push(" AND deployment IN (");
+        let mut list = select.separated(", ");
+        for deployment in deployments {
+            list.push_bind(&deployment[..]);
+        }
+        select.push(")");
+        let rows: Vec<(Vec<u8>, Vec<u8>, i64)> =
+            select.build_query_as().fetch_all(&mut *self.tx).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(deployment, record, period_end)| {
+                Some((deployment.try_into().ok()?, Conflict { record, period_end }))
+            })
+            .collect())
     }
 
     /// The records whose periods end at or before `period_end`, in primary
