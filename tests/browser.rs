@@ -344,6 +344,14 @@ async fn the_pages_in_a_real_browser() {
             .await,
         "12"
     );
+    // The dark colour scheme, for those whose system asks for it.
+    let dark = json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]});
+    page.call("Emulation.setEmulatedMedia", dark).await;
+    page.viewport(1280, 900, false).await;
+    page.open(&format!("{base}/stats")).await;
+    page.screenshot(&shots.join("stats-desktop-dark.png")).await;
+    page.call("Emulation.setEmulatedMedia", json!({"features": []}))
+        .await;
 
     // The owner types the nonce (as its config file spells it, in capitals)
     // and clicks: the two published entries appear, the pending one does not.

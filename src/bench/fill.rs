@@ -30,11 +30,13 @@ const IN_FLIGHT: usize = 2048;
 
 /// Fills `config.data_dir` (new or an earlier fill) with `days` days from `first_day`.
 pub async fn fill(
-    config: ServeConfig,
+    mut config: ServeConfig,
     first_day: Date,
     days: u32,
     per_day: u64,
 ) -> Result<Filled, ServeError> {
+    // Reports go straight to the writer; the HTTP side only needs a port.
+    config.listen = "127.0.0.1:0".into();
     let noon = |day: Date| day.with_hms(12, 0, 0).expect("noon").assume_utc();
     let clock = ManualClock::new(noon(first_day));
     let server = start(config.clone(), Arc::new(clock.clone())).await?;

@@ -67,7 +67,7 @@ pub async fn page(
     state: Data<&Arc<AppState>>,
     Query(query): Query<LookupQuery>,
 ) -> poem::Result<Response> {
-    let active = state.stats.get(&state.read).await.map_err(ApiError::from)?;
+    let stats = state.stats.get(&state.read).await.map_err(ApiError::from)?;
     let lookup = match query.prefix {
         None => None,
         Some(prefix) => {
@@ -85,7 +85,7 @@ pub async fn page(
         _ => StatusCode::OK,
     };
     let page = DeploymentPage {
-        prefix_len: prefix_len(active.active.last_30_days),
+        prefix_len: prefix_len(stats.active.last_30_days),
         shell_hash_command: shell_hash_command(),
         lookup,
     };
