@@ -19,11 +19,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum HttpError {
     #[error("{url:?} is not an http(s) URL")]
     BadUrl { url: String },
-    #[error("{method} {url}: {error}")]
+    #[error("setting up the HTTP client: {0}")]
+    Client(String),
+    #[error("{method} {url}: {reason}")]
     Request {
         method: &'static str,
         url: String,
-        error: reqwest::Error,
+        reason: String,
     },
     #[error("{method} {url}: HTTP {status}: {detail}")]
     Status {
@@ -181,11 +183,7 @@ impl LogClient {
             // them costs the server more than sending them over loopback.
             .gzip(!is_loopback(&parsed))
             .build()
-            .map_err(|error| HttpError::Request {
-                method: "GET",
-                url: base.into(),
-                error,
-            })?;
+            .map_err(|error| HttpError::Client(describe(error)))?;
         Ok(LogClient {
             base: base.to_owned(),
             http,
@@ -205,7 +203,7 @@ impl LogClient {
         let failed = |error| HttpError::Request {
             method,
             url: url.clone(),
-            error,
+            reason: describe(error),
         };
         let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
@@ -327,6 +325,19 @@ impl LogClient {
             _ => Err(answer.status_error()),
         }
     }
+}
+
+/// A request error with its causes ("connection refused" is a cause), and
+/// without the URL, which [`HttpError`] names already.
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(inner) = cause {
+        text = format!("{text}: {inner}");
+        cause = inner.source();
+    }
+    text
 }
 
 /// Whether `url` names this machine.

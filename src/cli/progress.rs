@@ -58,7 +58,9 @@ impl Progress {
                 bar.set_position(0);
             }
             Mode::Lines(stage) => {
-                eprintln!("{what}: 0/{total}");
+                if total > 0 {
+                    eprintln!("{what}: 0/{total}");
+                }
                 *stage.lock().expect("progress lock") = Stage {
                     what: what.to_owned(),
                     total,

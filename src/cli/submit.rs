@@ -192,13 +192,13 @@ impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "record {} is entry {} of {}, exactly as promised, in the signed root of {} ({} entries)",
+            "record {} is entry {} of {}, exactly as promised, in the signed root of {} (size {})",
             self.record_hash, self.index, self.origin, self.day, self.day_size
         )?;
         if self.latest_size > self.day_size {
             write!(
                 f,
-                "; the latest root ({} entries) is consistent with it",
+                "; the latest root (size {}) is consistent with it",
                 self.latest_size
             )?;
         }

@@ -78,8 +78,11 @@ impl fmt::Display for VerifyReport {
             None => write!(f, "{}: no root has been signed yet", self.origin)?,
             Some((first, latest)) => write!(
                 f,
-                "{}: verified {} signed roots ({first} to {latest}) over {} entries; latest root {}",
-                self.origin, self.roots, self.size, self.root_hash
+                "{}: verified {} ({first} to {latest}) and {}; latest root {}",
+                self.origin,
+                count(self.roots as u64, "signed root", "signed roots"),
+                count(self.size, "entry", "entries"),
+                self.root_hash
             )?,
         }
         match self.growth {
@@ -87,12 +90,18 @@ impl fmt::Display for VerifyReport {
             Some(Growth { from, to }) if from == to => {
                 write!(
                     f,
-                    "\nlog unchanged since the last verified root ({to} entries)"
+                    "\nlog unchanged since the last verified root ({})",
+                    count(to, "entry", "entries")
                 )
             }
             Some(Growth { from, to }) => write!(f, "\nlog grew from {from} to {to} entries"),
         }
     }
+}
+
+/// `1 entry`, `2 entries`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Why a log did not verify: one variant per check.

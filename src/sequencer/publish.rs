@@ -148,6 +148,10 @@ impl Writer {
             .await
             .expect("writing the state file does not panic")?;
         tx.commit().await?;
+        let committed = started.elapsed();
+        if let Err(e) = self.store.checkpoint().await {
+            tracing::warn!(error = %e, "emptying the write-ahead log after publication");
+        }
 
         self.expected = None;
         self.last_leaf = last_leaf;
@@ -157,7 +161,8 @@ impl Writer {
             day = %root_row.day,
             size,
             entries = published,
-            millis = started.elapsed().as_millis() as u64,
+            millis = committed.as_millis() as u64,
+            checkpoint_millis = (started.elapsed() - committed).as_millis() as u64,
             "published a root"
         );
         Ok(())

@@ -50,6 +50,14 @@ impl WriteStore {
         WriteStore { conn, options }
     }
 
+    /// Copies the write-ahead log into the database and empties it. Run
+    /// after each publication: the log's frames are in commit order, which
+    /// is arrival order, and should not outlive the period.
+    pub async fn checkpoint(&mut self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut self.conn).await?;
+        Ok(())
+    }
+
     /// Replaces the connection with a new one. After a failed write (a full
     /// disk, say) the old connection may still hold a transaction; closing
     /// it rolls that back, since SQLite commits all or nothing.
