@@ -8,17 +8,7 @@ use lucent_core::checkpoint::{Checkpoint, CheckpointError, open_checkpoint};
 use lucent_core::note::{Note, NoteError, VerifierKey};
 use serde_json::{Value, json};
 
-fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} is not a string in {value}"))
-}
-
-fn array_of<'a>(value: &'a Value, field: &str) -> &'a Vec<Value> {
-    value[field]
-        .as_array()
-        .unwrap_or_else(|| panic!("{field} is not an array in {value}"))
-}
+use common::{array_of, str_of};
 
 #[test]
 fn valid_checkpoints_parse_and_format() {

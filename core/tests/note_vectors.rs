@@ -9,17 +9,7 @@ use lucent_core::note::{
 };
 use serde_json::{Value, json};
 
-fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} is not a string in {value}"))
-}
-
-fn array_of<'a>(value: &'a Value, field: &str) -> &'a Vec<Value> {
-    value[field]
-        .as_array()
-        .unwrap_or_else(|| panic!("{field} is not an array in {value}"))
-}
+use common::{array_of, str_of};
 
 fn key_type_text(key_type: KeyType) -> String {
     format!("{:#04x}", key_type.byte())

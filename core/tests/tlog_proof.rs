@@ -12,17 +12,7 @@ use lucent_core::promise::{Promise, open_promise};
 use lucent_core::tlog_proof::{TlogProof, TlogProofError};
 use serde_json::Value;
 
-fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} is not a string in {value}"))
-}
-
-fn array_of<'a>(value: &'a Value, field: &str) -> &'a Vec<Value> {
-    value[field]
-        .as_array()
-        .unwrap_or_else(|| panic!("{field} is not an array in {value}"))
-}
+use common::{array_of, str_of};
 
 struct Log {
     vectors: Value,

@@ -99,13 +99,7 @@ impl ReadStore {
                 .bind(record_key)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(idx, entry)| StoredEntry {
-                index: idx as u64,
-                entry,
-            })
-            .collect())
+        Ok(stored_entries(rows))
     }
 
     /// The first root that covers entry `index`: the root of its period.
@@ -146,13 +140,7 @@ impl ReadStore {
         .bind(end as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(idx, entry)| StoredEntry {
-                index: idx as u64,
-                entry,
-            })
-            .collect())
+        Ok(stored_entries(rows))
     }
 
     /// Entries below `end` whose deployment starts with `prefix` (2 to 8
@@ -178,13 +166,7 @@ impl ReadStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(idx, entry)| StoredEntry {
-                index: idx as u64,
-                entry,
-            })
-            .collect())
+        Ok(stored_entries(rows))
     }
 
     /// Every table of the database with its columns and indexes, in the
@@ -235,4 +217,14 @@ impl ReadStore {
     pub(super) async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Rows of (idx, entry) as stored entries.
+fn stored_entries(rows: Vec<(i64, Vec<u8>)>) -> Vec<StoredEntry> {
+    rows.into_iter()
+        .map(|(idx, entry)| StoredEntry {
+            index: idx as u64,
+            entry,
+        })
+        .collect()
 }

@@ -54,7 +54,9 @@ impl WriteStore {
     /// after each publication: the log's frames are in commit order, which
     /// is arrival order, and should not outlive the period.
     pub async fn checkpoint(&mut self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut self.conn).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut self.conn)
+            .await?;
         Ok(())
     }
 

@@ -18,3 +18,17 @@ pub fn load(rel: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A string field of a vector, or a panic naming it.
+pub fn str_of<'a>(value: &'a serde_json::Value, field: &str) -> &'a str {
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string in {value}"))
+}
+
+/// An array field of a vector, or a panic naming it.
+pub fn array_of<'a>(value: &'a serde_json::Value, field: &str) -> &'a Vec<serde_json::Value> {
+    value[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("{field} is not an array in {value}"))
+}
