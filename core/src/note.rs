@@ -179,18 +179,7 @@ impl VerifierKey {
     }
 
     pub fn parse(text: &str) -> Result<VerifierKey, KeyError> {
-        let (name, rest) = text
-            .split_once('+')
-            .ok_or(KeyError::Malformed("expected <name>+<key id>+<key>"))?;
-        let (id_hex, key_b64) = rest
-            .split_once('+')
-            .ok_or(KeyError::Malformed("expected <name>+<key id>+<key>"))?;
-        check_key_name(name)?;
-        let stated =
-            KeyId::from_hex(id_hex).ok_or(KeyError::Malformed("the key id is not 8 hex digits"))?;
-        let blob = GO_BASE64
-            .decode(key_b64)
-            .map_err(|_| KeyError::Malformed("the key is not standard base64"))?;
+        let (name, stated, blob) = split_key_text(text)?;
         let (&type_byte, public_key) = blob
             .split_first()
             .ok_or(KeyError::Malformed("the key is empty"))?;
@@ -287,6 +276,24 @@ impl fmt::Debug for VerifierKey {
     }
 }
 
+/// Splits `<name>+<hex key id>+<base64 key>`, the shape both key text forms
+/// share, checking the name and the id's form.
+fn split_key_text(text: &str) -> Result<(&str, KeyId, Vec<u8>), KeyError> {
+    let (name, rest) = text
+        .split_once('+')
+        .ok_or(KeyError::Malformed("expected <name>+<key id>+<key>"))?;
+    let (id_hex, key_b64) = rest
+        .split_once('+')
+        .ok_or(KeyError::Malformed("expected <name>+<key id>+<key>"))?;
+    check_key_name(name)?;
+    let stated =
+        KeyId::from_hex(id_hex).ok_or(KeyError::Malformed("the key id is not 8 hex digits"))?;
+    let blob = GO_BASE64
+        .decode(key_b64)
+        .map_err(|_| KeyError::Malformed("the key is not standard base64"))?;
+    Ok((name, stated, blob))
+}
+
 /// An Ed25519 note signing key:
 /// `PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 ‖ seed)>`.
 ///
@@ -324,18 +331,7 @@ impl SigningKey {
             .ok_or(KeyError::Malformed(
                 "a private key starts with PRIVATE+KEY+",
             ))?;
-        let (name, rest) = rest
-            .split_once('+')
-            .ok_or(KeyError::Malformed("expected <name>+<key id>+<key>"))?;
-        let (id_hex, key_b64) = rest
-            .split_once('+')
-            .ok_or(KeyError::Malformed("expected <name>+<key id>+<key>"))?;
-        check_key_name(name)?;
-        let stated =
-            KeyId::from_hex(id_hex).ok_or(KeyError::Malformed("the key id is not 8 hex digits"))?;
-        let blob = GO_BASE64
-            .decode(key_b64)
-            .map_err(|_| KeyError::Malformed("the key is not standard base64"))?;
+        let (name, stated, blob) = split_key_text(rest)?;
         let (&type_byte, seed) = blob
             .split_first()
             .ok_or(KeyError::Malformed("the key is empty"))?;
