@@ -86,9 +86,10 @@ enum BenchCommand {
         /// Reports per day.
         #[arg(long, default_value_t = 100_000)]
         per_day: u64,
-        /// The first day (YYYY-MM-DD); the default suits a fresh directory.
-        #[arg(long, default_value = "2026-01-01")]
-        first_day: String,
+        /// The first day (YYYY-MM-DD); by default the days end yesterday,
+        /// so that a server started on the directory today is up to date.
+        #[arg(long)]
+        first_day: Option<String>,
     },
 }
 
@@ -335,9 +336,13 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
             per_day,
             first_day,
         } => {
-            let first_day = lucent::core::record::Day::parse(&first_day)
-                .map_err(|e| anyhow::anyhow!("--first-day: {e}"))?;
-            let filled = fill::fill(serve.config(), first_day.0, days, per_day).await?;
+            let first_day = match first_day {
+                Some(day) => lucent::core::record::Day::parse(&day)
+                    .map_err(|e| anyhow::anyhow!("--first-day: {e}"))?
+                    .0,
+                None => time::OffsetDateTime::now_utc().date() - time::Duration::days(days.into()),
+            };
+            let filled = fill::fill(serve.config(), first_day, days, per_day).await?;
             for (day, took) in filled.publish_times.iter().enumerate() {
                 println!(
                     "day {}: published {per_day} reports in {:.3} s",
