@@ -337,9 +337,11 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
             first_day,
         } => {
             let first_day = match first_day {
-                Some(day) => lucent::core::record::Day::parse(&day)
-                    .map_err(|e| anyhow::anyhow!("--first-day: {e}"))?
-                    .0,
+                Some(day) => {
+                    lucent::core::record::Day::parse(&day)
+                        .map_err(|e| anyhow::anyhow!("--first-day: {e}"))?
+                        .0
+                }
                 None => time::OffsetDateTime::now_utc().date() - time::Duration::days(days.into()),
             };
             let filled = fill::fill(serve.config(), first_day, days, per_day).await?;

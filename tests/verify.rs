@@ -306,6 +306,40 @@ async fn submit_then_check_the_receipt_before_and_after_publication() {
 }
 
 #[tokio::test]
+async fn with_hourly_roots_a_receipt_is_checked_against_the_last_root_of_its_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let hourly = Period::from_seconds(3600).unwrap();
+    let server = TestServer::start(
+        config(dir.path(), ORIGIN, hourly),
+        ManualClock::new(at(1, 10)),
+    )
+    .await;
+    let options = SubmitOptions {
+        url: server.base.clone(),
+        report: report_fields(&nonce(), 7),
+        key: None,
+    };
+    let file = dir.path().join("promise.json");
+    submit::submit(&options)
+        .await
+        .unwrap()
+        .promise
+        .save(&file)
+        .unwrap();
+    server.set_time(at(1, 11)).await;
+    post_reports(&server, 2).await;
+    server.set_time(at(1, 12)).await;
+    // The receipt's root is the root of 11:00 (size 1); the root of the
+    // day so far is the root of 12:00 (size 3), which must extend it.
+    let checked = submit::check(&file).await.unwrap();
+    assert_eq!((checked.index, checked.day_size), (0, 3));
+    let report = run_verify(&server.base, &key_of(&server), None)
+        .await
+        .unwrap();
+    assert_eq!((report.roots, report.size), (2, 3));
+}
+
+#[tokio::test]
 async fn a_receipt_whose_entry_is_not_the_promised_record_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path()).await;
@@ -654,11 +688,10 @@ async fn root_from_served_tiles(base: &str, size: u64) -> Hash {
     root_from_tiles(size, |path| tiles.get(&path).cloned().ok_or(())).unwrap()
 }
 
-/// Grows one log through sizes on and off tile boundaries, a day each, and
+/// Grows a log through sizes on and off tile boundaries, a day each, and
 /// checks at each size that the tiles give the signed root.
-async fn tiles_match_signed_roots_at(sizes: &[u64]) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_server(dir.path()).await;
+async fn tiles_match_signed_roots_at(dir: &Path, sizes: &[u64]) -> TestServer {
+    let server = start_server(dir).await;
     let key = key_of(&server);
     let mut size = 0;
     for (day, &target) in (1..).zip(sizes) {
@@ -671,17 +704,34 @@ async fn tiles_match_signed_roots_at(sizes: &[u64]) {
         let report = run_verify(&server.base, &key, None).await.unwrap();
         assert_eq!((report.size, report.root_hash), (size, from_tiles));
     }
+    server
 }
 
 #[tokio::test]
 async fn tiles_give_the_signed_roots_on_and_off_tile_boundaries() {
-    tiles_match_signed_roots_at(&[0, 1, 255, 256, 257]).await;
+    let dir = tempfile::tempdir().unwrap();
+    tiles_match_signed_roots_at(dir.path(), &[0, 1, 255, 256, 257]).await;
 }
 
 #[tokio::test]
 #[ignore = "65 537 reports over HTTP: slow in debug builds; run with --release --ignored"]
 async fn tiles_give_the_signed_roots_past_a_level_two_tile() {
-    tiles_match_signed_roots_at(&[0, 1, 255, 256, 257, 65_537]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sizes = [0, 1, 255, 256, 257, 65_537];
+    let server = tiles_match_signed_roots_at(dir.path(), &sizes).await;
+    // A full tile above level 0 is not needed for the root (the tile above
+    // sums it up); the rebuild checks each of its hashes.
+    let proxy = tampering_proxy(&server.base, |path, mut body| {
+        if path == "/tile/1/000" {
+            body[32 * 7] ^= 1;
+        }
+        body
+    })
+    .await;
+    match run_verify(&proxy, &key_of(&server), None).await {
+        Err(VerifyError::TileHashMismatch { position: 7, .. }) => {}
+        other => panic!("full level-1 tile altered: {other:?}"),
+    }
 }
 
 /// Runs the `lucent` binary, returning its exit code, stdout and stderr.

@@ -48,7 +48,7 @@ pub struct LogInfo {
 }
 
 /// A signed root, as `/v1/roots` serves it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ServedRoot {
     pub day: String,
     pub period_end: String,

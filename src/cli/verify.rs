@@ -27,7 +27,7 @@ use lucent_core::note::VerifierKey;
 use lucent_core::record::{Day, Deployment, Entry, ParseError};
 use lucent_core::tiles::{
     RootFromTilesError, TileError, TilePath, decode_entry_bundle, entry_bundles_for_size,
-    parse_hash_tile, root_from_tiles, tile_slot, tiles_for_size,
+    parse_hash_tile, root_from_tiles, tile_slot, tile_width_at, tiles_for_size,
 };
 
 use super::http::{HttpError, LogClient, ServedRoot};
@@ -587,8 +587,8 @@ struct Rebuild<'a> {
     /// Every root, oldest first; the last one's size is the tree's final size.
     roots: &'a [SignedRoot],
     remembered: Option<Remembered>,
-    /// Hash tiles above level 0, by (tile level, tile index).
-    upper_tiles: HashMap<(u8, u64), (TilePath, Vec<Hash>)>,
+    /// Hash tiles above level 0, at their width in the final tree.
+    upper_tiles: HashMap<TilePath, Vec<Hash>>,
     tree: CompactRange,
     /// The leaf hash of the last entry: the next entry's `prev`.
     last_leaf: Hash,
@@ -604,13 +604,6 @@ impl<'a> Rebuild<'a> {
         remembered: Option<Remembered>,
         upper_tiles: HashMap<TilePath, Vec<Hash>>,
     ) -> Rebuild<'a> {
-        let upper_tiles = upper_tiles
-            .into_iter()
-            .filter_map(|(path, hashes)| match path {
-                TilePath::Hash { level, index, .. } => Some(((level, index), (path, hashes))),
-                TilePath::Entries { .. } => None,
-            })
-            .collect();
         Rebuild {
             roots,
             remembered,
@@ -672,18 +665,25 @@ impl<'a> Rebuild<'a> {
         self.check_place(index, entry.record.day, entry.record.deployment)?;
 
         let upper_tiles = &self.upper_tiles;
+        let final_size = self.roots.last().map_or(0, |root| root.size);
         let mut mismatch = None;
         self.tree.append(leaf, |id, rebuilt| {
             let Some(slot) = tile_slot(id).filter(|_| id.level > 0) else {
                 return;
             };
+            let (level, index) = (slot.tile_level, slot.tile_index);
+            let width = tile_width_at(level, index, final_size);
+            let path = TilePath::Hash {
+                level,
+                index,
+                width,
+            };
             // Every tile of the final tree was fetched at its final width,
             // which holds every node completed on the way there.
-            let (path, hashes) = &upper_tiles[&(slot.tile_level, slot.tile_index)];
-            let served = hashes[usize::from(slot.position)];
+            let served = upper_tiles[&path][usize::from(slot.position)];
             if served != rebuilt && mismatch.is_none() {
                 mismatch = Some(VerifyError::TileHashMismatch {
-                    path: *path,
+                    path,
                     position: slot.position,
                     served,
                     rebuilt,
