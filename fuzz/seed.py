@@ -145,6 +145,12 @@ for folder in sorted((VECTORS / "merkle" / "consistency").iterdir()):
         data += root1 + root2 + b"".join(b64(h) for h in p["proof"] or [])
         add("merkle_proof", data)
 
+# Inputs that once crashed a target (minimised), kept among its seeds so
+# that the CI smoke run replays them; core/tests/fuzz_regressions.rs has the
+# matching tests.
+# merkle_proof: index 2 in a tree of 0xffffffff00010000 leaves, no proof.
+add("merkle_proof", struct.pack("<QQQ", 2, 0xFFFFFFFF00010000, 0xFFFFFF))
+
 if SEEDS.exists():
     shutil.rmtree(SEEDS)
 for target, inputs in sorted(seeds.items()):

@@ -325,7 +325,9 @@ pub fn consistency_proof<R: NodeReader>(
 /// tree, then `border` hashes along that edge.
 fn inclusion_proof_shape(index: u64, size: u64) -> (usize, usize) {
     let inner = (u64::BITS - (index ^ (size - 1)).leading_zeros()) as usize;
-    let border = (index >> inner).count_ones() as usize;
+    // `inner` is 64 when the path meets the right edge only at the root of a
+    // tree of more than 2^63 leaves: then no bits are left for the border.
+    let border = index.checked_shr(inner as u32).unwrap_or(0).count_ones() as usize;
     (inner, border)
 }
 

@@ -25,11 +25,16 @@ pub fn note_keys() -> &'static [VerifierKey] {
             "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
         )
         .expect("a valid verifier key");
-        let foo = VerifierKey::parse(
+        let example = VerifierKey::parse(
             "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
         )
         .expect("a valid verifier key");
-        vec![log_key().clone(), peter.to_cosignature_key(), peter, foo]
+        vec![
+            log_key().clone(),
+            peter.to_cosignature_key(),
+            peter,
+            example,
+        ]
     })
 }
 
