@@ -26,14 +26,19 @@ CREATE TABLE pending (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX pending_by_record_hash ON pending (record_hash);
 
--- Published entries; idx is the leaf index. record_key is the first 8
--- bytes of record_hash (big-endian, signed), enough to find a receipt.
+-- Published entries; idx is the leaf index.
 CREATE TABLE entries (
     idx INTEGER PRIMARY KEY,
-    entry BLOB NOT NULL,
-    record_key INTEGER NOT NULL
+    entry BLOB NOT NULL
 ) STRICT;
-CREATE INDEX entries_by_record ON entries (record_key);
+-- Which entry publishes a record: record_key is the first 8 bytes of
+-- record_hash (big-endian, signed), enough to find a receipt. Its own table,
+-- so that publication inserts its keys in sorted order.
+CREATE TABLE receipt_keys (
+    record_key INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (record_key, idx)
+) STRICT, WITHOUT ROWID;
 -- The first 8 hex digits of `deployment`, which starts at byte 35 of every
 -- canonical entry ({"day":"YYYY-MM-DD","deployment":"…): lookups by prefix.
 CREATE INDEX entries_by_deployment ON entries (substr(entry, 35, 8));

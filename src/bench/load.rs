@@ -16,6 +16,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::Mutex;
 
+/// Connections that carry an offered rate.
+const RATE_CONNECTIONS: usize = 256;
+
 /// How requests are offered.
 #[derive(Debug, Clone, Copy)]
 pub enum Load {
@@ -141,23 +144,33 @@ pub async fn run(base: &str, target: Target, load: Load, duration: Duration) -> 
             }
         }
         Load::Rate(per_second) => {
+            // A fixed set of connections takes the scheduled starts in
+            // order, so a slow server shows as latency (counted from the
+            // scheduled start), not as thousands of new connections.
             let interval = Duration::from_secs_f64(1.0 / per_second.max(1) as f64);
+            let (starts, queue) = async_channel::bounded::<Instant>(1 << 20);
+            let workers: Vec<_> = (0..RATE_CONNECTIONS)
+                .map(|_| {
+                    let (client, uri, state, queue) =
+                        (client.clone(), uri.clone(), state.clone(), queue.clone());
+                    tokio::spawn(async move {
+                        while let Ok(scheduled) = queue.recv().await {
+                            one(client.clone(), uri.clone(), state.clone(), scheduled).await;
+                        }
+                    })
+                })
+                .collect();
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut tasks = Vec::new();
             let mut scheduled = started;
             while scheduled < deadline {
                 ticks.tick().await;
-                tasks.push(tokio::spawn(one(
-                    client.clone(),
-                    uri.clone(),
-                    state.clone(),
-                    scheduled,
-                )));
+                let _ = starts.send(scheduled).await;
                 scheduled += interval;
             }
-            for task in tasks {
-                let _ = task.await;
+            starts.close();
+            for worker in workers {
+                let _ = worker.await;
             }
         }
     }

@@ -62,23 +62,35 @@ impl Writer {
     async fn publish(&mut self, period_end: i64) -> Result<(), PublishError> {
         let started = std::time::Instant::now();
         let mut tx = self.store.begin().await?;
-        let (records, later_pending) = tx.pending_until(period_end).await?;
-        let entries = chain_records(self.last_leaf, records)
-            .map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
-
+        let later_pending = tx.pending_after(period_end).await?;
         let mut tree = self.tree.clone();
         let first_index = tree.size();
+        let mut last_leaf = self.last_leaf;
+        let mut record_keys = Vec::new();
         // Tile hashes formed by the new leaves, by tile, in position order.
         let mut grown: BTreeMap<(u8, u64), Vec<(u8, Hash)>> = BTreeMap::new();
-        for entry in &entries {
-            tree.append(entry.leaf_hash, |id, hash| {
-                if let Some(slot) = tile_slot(id) {
-                    grown
-                        .entry((slot.tile_level, slot.tile_index))
-                        .or_default()
-                        .push((slot.position, hash));
-                }
-            });
+        // Page by page in primary-key order, which is deployment order: the
+        // pages are each ordered and follow one another, so chaining them one
+        // after the other orders and chains the whole period, in bounded
+        // memory.
+        let mut after = None;
+        while let Some(page) = tx.pending_page(period_end, after.as_ref()).await? {
+            after = Some(page.last_key);
+            let entries = chain_records(last_leaf, page.records)
+                .map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
+            for entry in &entries {
+                tree.append(entry.leaf_hash, |id, hash| {
+                    if let Some(slot) = tile_slot(id) {
+                        let tile = grown.entry((slot.tile_level, slot.tile_index)).or_default();
+                        tile.push((slot.position, hash));
+                    }
+                });
+                record_keys.push(record_key(&entry.record_hash));
+            }
+            last_leaf = entries.last().map_or(last_leaf, |e| e.leaf_hash);
+            let index = tree.size() - entries.len() as u64;
+            tx.insert_entries(index, entries.into_iter().map(|e| e.bytes))
+                .await?;
         }
         let mut tiles = Vec::with_capacity(grown.len());
         for ((level, index), hashes) in grown {
@@ -122,15 +134,9 @@ impl Writer {
             root_hash: root.0.to_vec(),
             checkpoint,
         };
-        let last_leaf = entries.last().map_or(self.last_leaf, |e| e.leaf_hash);
-        let published = entries.len();
-        let rows: Vec<(Vec<u8>, i64)> = entries
-            .into_iter()
-            .map(|e| (e.bytes, record_key(&e.record_hash)))
-            .collect();
         tx.publish(&Publication {
             first_index,
-            entries: &rows,
+            record_keys: &record_keys,
             tiles: &tiles,
             root: &root_row,
             later_pending,
@@ -160,7 +166,7 @@ impl Writer {
         tracing::info!(
             day = %root_row.day,
             size,
-            entries = published,
+            entries = size - first_index,
             millis = committed.as_millis() as u64,
             checkpoint_millis = (started.elapsed() - committed).as_millis() as u64,
             "published a root"
@@ -169,7 +175,7 @@ impl Writer {
     }
 }
 
-/// The first 8 bytes of a record hash, as the `entries.record_key` column
+/// The first 8 bytes of a record hash, as the `receipt_keys.record_key` column
 /// stores them.
 pub fn record_key(record_hash: &Hash) -> i64 {
     i64::from_be_bytes(record_hash.0[..8].try_into().expect("8 bytes"))

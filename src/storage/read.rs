@@ -94,11 +94,13 @@ impl ReadStore {
     /// Published entries whose record_key (first 8 bytes of record_hash)
     /// matches; the caller checks the full hash.
     pub async fn entries_by_record_key(&self, record_key: i64) -> Result<Vec<StoredEntry>> {
-        let rows: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, entry FROM entries WHERE record_key = ?")
-                .bind(record_key)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT idx, entry FROM entries WHERE idx IN \
+                 (SELECT idx FROM receipt_keys WHERE record_key = ?)",
+        )
+        .bind(record_key)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(stored_entries(rows))
     }
 

@@ -6,8 +6,10 @@ use std::collections::{HashMap, HashSet};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
-use super::Result;
+use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES};
+
 use super::read::{LogInfo, RootRow};
+use super::{Result, StorageError};
 
 /// The one write connection.
 pub struct WriteStore {
@@ -28,6 +30,21 @@ pub struct Conflict {
     pub period_end: i64,
 }
 
+/// Records read from `pending` at once while publishing.
+const PAGE_RECORDS: i64 = 8192;
+
+/// Where a page of pending records ends: its last primary key.
+pub struct PendingKey {
+    day: String,
+    deployment: [u8; 32],
+}
+
+/// A page of pending records, in primary-key order.
+pub struct PendingPage {
+    pub records: Vec<Vec<u8>>,
+    pub last_key: PendingKey,
+}
+
 /// A record to store as pending.
 pub struct NewPending<'a> {
     pub deployment: [u8; 32],
@@ -37,8 +54,10 @@ pub struct NewPending<'a> {
 
 /// Everything one publication writes.
 pub struct Publication<'a> {
+    /// The index of the first entry of the publication.
     pub first_index: u64,
-    pub entries: &'a [(Vec<u8>, i64)],
+    /// The record key of each entry, in entry order.
+    pub record_keys: &'a [i64],
     pub tiles: &'a [(u8, u64, Vec<u8>)],
     pub root: &'a RootRow,
     /// Whether records of later periods are pending (and must stay).
@@ -189,39 +208,101 @@ impl WriteTx<'_> {
             .collect())
     }
 
-    /// The records whose periods end at or before `period_end`, in primary
-    /// key order (deployment order within a day), and whether any pending
-    /// record belongs to a later period.
-    pub async fn pending_until(&mut self, period_end: i64) -> Result<(Vec<Vec<u8>>, bool)> {
-        let rows: Vec<(Vec<u8>, i64)> =
-            sqlx::query_as("SELECT record, period_end FROM pending ORDER BY day, deployment")
-                .fetch_all(&mut *self.tx)
-                .await?;
-        let later = rows.iter().any(|(_, end)| *end > period_end);
-        let records = rows
-            .into_iter()
-            .filter(|(_, end)| *end <= period_end)
-            .map(|(record, _)| record);
-        Ok((records.collect(), later))
+    /// Whether any pending record belongs to a period after `period_end`.
+    pub async fn pending_after(&mut self, period_end: i64) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pending WHERE period_end > ?)")
+                .bind(period_end)
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
     }
 
-    /// Writes a publication: entries, grown tiles, the root; and removes the
-    /// records it published from `pending`.
+    /// The next page of records whose periods end at or before
+    /// `period_end`, in primary-key order (deployment order within a day),
+    /// after the key `after`; `None` when there are no more.
+    pub async fn pending_page(
+        &mut self,
+        period_end: i64,
+        after: Option<&PendingKey>,
+    ) -> Result<Option<PendingPage>> {
+        // One row per page: SQLite joins the records (canonical JSON has no
+        // newline), which costs far less than a row each through sqlx.
+        let (day, deployment) = after.map_or((String::new(), Vec::new()), |key| {
+            (key.day.clone(), key.deployment.to_vec())
+        });
+        let joined: Option<String> = sqlx::query_scalar(
+            "SELECT group_concat(record, x'0a' ORDER BY day, deployment) \
+             FROM (SELECT day, deployment, record FROM pending \
+                   WHERE period_end <= ?1 AND (day, deployment) > (?2, ?3) \
+                   ORDER BY day, deployment LIMIT ?4)",
+        )
+        .bind(period_end)
+        .bind(day)
+        .bind(deployment)
+        .bind(PAGE_RECORDS)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let Some(joined) = joined else {
+            return Ok(None);
+        };
+        let records: Vec<Vec<u8>> = joined.split('\n').map(|r| r.as_bytes().to_vec()).collect();
+        let last = records.last().expect("split gives at least one part");
+        let key = last
+            .get(DAY_BYTES)
+            .zip(last.get(DEPLOYMENT_BYTES))
+            .and_then(|(day, deployment)| {
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(deployment, &mut bytes).ok()?;
+                Some(PendingKey {
+                    day: String::from_utf8(day.to_vec()).ok()?,
+                    deployment: bytes,
+                })
+            });
+        let last_key =
+            key.ok_or_else(|| StorageError::Corrupt("a pending record is not canonical".into()))?;
+        Ok(Some(PendingPage { records, last_key }))
+    }
+
+    /// Appends published entries from leaf index `first`.
+    pub async fn insert_entries(
+        &mut self,
+        first: u64,
+        entries: impl IntoIterator<Item = Vec<u8>>,
+    ) -> Result<()> {
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO entries (idx, entry) ");
+        insert.push_values(
+            entries.into_iter().enumerate(),
+            |mut row, (offset, entry)| {
+                row.push_bind((first + offset as u64) as i64)
+                    .push_bind(entry);
+            },
+        );
+        insert.build().execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Completes a publication whose entries are inserted: their receipt
+    /// keys, the grown tiles, the root; and removes the records it published
+    /// from `pending`.
     pub async fn publish(&mut self, publication: &Publication<'_>) -> Result<()> {
         // Many rows per statement: a statement costs far more than a row.
         const ROWS_PER_STATEMENT: usize = 4096;
-        for (chunk_number, chunk) in publication.entries.chunks(ROWS_PER_STATEMENT).enumerate() {
-            let first = publication.first_index + (chunk_number * ROWS_PER_STATEMENT) as u64;
+        // In key order: a B-tree takes sorted keys page by page, random
+        // ones page after scattered page.
+        let mut keys: Vec<(i64, i64)> = publication
+            .record_keys
+            .iter()
+            .enumerate()
+            .map(|(offset, key)| (*key, (publication.first_index + offset as u64) as i64))
+            .collect();
+        keys.sort_unstable();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let mut insert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO entries (idx, entry, record_key) ");
-            insert.push_values(
-                chunk.iter().enumerate(),
-                |mut row, (offset, (entry, record_key))| {
-                    row.push_bind((first + offset as u64) as i64)
-                        .push_bind(entry)
-                        .push_bind(record_key);
-                },
-            );
+                QueryBuilder::<Sqlite>::new("INSERT INTO receipt_keys (record_key, idx) ");
+            insert.push_values(chunk, |mut row, (key, idx)| {
+                row.push_bind(key).push_bind(idx);
+            });
             insert.build().execute(&mut *self.tx).await?;
         }
         for (level, index, hashes) in publication.tiles {
