@@ -155,6 +155,26 @@ async fn every_promise_survives_random_kills() {
             "a promise was lost: {promise}"
         );
     }
+    // And the whole log passes the third-party audit.
+    let log_info: serde_json::Value = client
+        .get(format!("{}/v1/log", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key =
+        lucent_core::note::VerifierKey::parse(log_info["verifier_key"].as_str().unwrap()).unwrap();
+    let options = lucent::cli::verify::VerifyOptions {
+        url: server.base.clone(),
+        key,
+        state: None,
+    };
+    let report =
+        lucent::cli::verify::verify(&options, &lucent::cli::progress::Progress::hidden()).await;
+    assert!(report.is_ok(), "lucent verify failed: {:?}", report.err());
+
     let interrupted = std::fs::read_to_string(&log)
         .unwrap()
         .matches("publishing it again")

@@ -68,7 +68,7 @@ pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> 
     let write_options = options(path)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
-        .pragma("cache_size", "-65536");
+        .pragma("cache_size", "-16384");
     let mut write = write_options
         .clone()
         .create_if_missing(create)
