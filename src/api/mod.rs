@@ -23,6 +23,7 @@ use lucent_core::note::SigningKey;
 pub use problem::{ApiError, Problem};
 pub use rate_limit::{RateLimiter, TrustedProxies};
 pub(crate) use reads::{EntriesPage, EntryBody, entries_by_deployment, entry_body};
+pub use reads::{LogBody, ReceiptBody, RootBody};
 pub use reports::{MAX_BODY, PromiseBody};
 
 use crate::period::Period;

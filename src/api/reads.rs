@@ -22,7 +22,7 @@ use crate::storage::tiles::{ComputeError, TileNodes};
 use crate::storage::{RootRow, StorageError};
 
 /// The log's identity and published size.
-#[derive(Object)]
+#[derive(Debug, Clone, Object, serde::Deserialize)]
 pub struct LogBody {
     /// The log's name and checkpoint origin.
     pub origin: String,
@@ -35,7 +35,7 @@ pub struct LogBody {
 }
 
 /// A signed root.
-#[derive(Object)]
+#[derive(Debug, Clone, Object, serde::Deserialize)]
 pub struct RootBody {
     /// The UTC day the root closes.
     pub day: String,
@@ -50,7 +50,7 @@ pub struct RootBody {
 }
 
 /// The evidence that a record is in the log.
-#[derive(Object)]
+#[derive(Debug, Clone, Object, serde::Deserialize)]
 pub struct ReceiptBody {
     /// The entry's index in the log.
     pub index: u64,

@@ -22,7 +22,7 @@ pub const MAX_BODY: usize = 4096;
 
 /// The signed promise: what the server stored, and its signature that the
 /// record will be in the root of its day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Object)]
 pub struct PromiseBody {
     /// The UTC day on which the report was accepted (YYYY-MM-DD).
     pub day: String,

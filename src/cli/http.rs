@@ -5,11 +5,17 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use lucent_core::Hash;
 use lucent_core::tiles::TilePath;
+
+// The server's own answer types, read back.
+pub use crate::api::{
+    LogBody as LogInfo, PromiseBody as PromiseAnswer, ReceiptBody as Receipt,
+    RootBody as ServedRoot,
+};
 
 /// One request may take this long, connection included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -36,47 +42,6 @@ pub enum HttpError {
     },
     #[error("{url}: the answer is not valid: {reason}")]
     Body { url: String, reason: String },
-}
-
-/// `GET /v1/log`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LogInfo {
-    pub origin: String,
-    pub verifier_key: String,
-    pub size: u64,
-    pub inception_day: String,
-}
-
-/// A signed root, as `/v1/roots` serves it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ServedRoot {
-    pub day: String,
-    pub period_end: String,
-    pub size: u64,
-    pub root_hash: String,
-    pub checkpoint: String,
-}
-
-/// The answer to `POST /v1/reports`: the signed promise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromiseAnswer {
-    pub day: String,
-    pub deployment: String,
-    pub record: String,
-    pub record_hash: String,
-    pub publish_after: String,
-    pub promise: String,
-}
-
-/// `GET /v1/receipts/{record_hash}` once the record is published.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Receipt {
-    pub index: u64,
-    pub entry: String,
-    pub leaf_hash: String,
-    pub checkpoint: String,
-    pub inclusion_proof: Vec<String>,
-    pub tlog_proof: String,
 }
 
 /// What a receipt request found.
