@@ -248,18 +248,19 @@ impl Writer {
         let day_start = day.0.midnight().assume_utc().unix_timestamp();
         // Only periods shorter than a day can have published today's reports.
         let published_today = self.last_end > day_start;
-        let records: Vec<(Record, Vec<u8>)> = reports
+        let records: Vec<(Record, Vec<u8>, Hash)> = reports
             .iter()
             .map(|report| {
                 let record = report.to_record(day);
                 let bytes = record.to_bytes();
-                (record, bytes)
+                let hash = record_hash(&bytes);
+                (record, bytes, hash)
             })
             .collect();
         let mut tx = self.store.begin().await?;
         let mut published = HashMap::new();
         if published_today {
-            for (record, _) in &records {
+            for (record, _, _) in &records {
                 if let Some(stored) = published_record(&mut tx, record).await? {
                     published.insert(record.deployment.0.0, stored);
                 }
@@ -267,11 +268,11 @@ impl Writer {
         }
         let new: Vec<NewPending> = records
             .iter()
-            .filter(|(record, _)| !published.contains_key(&record.deployment.0.0))
-            .map(|(record, bytes)| NewPending {
+            .filter(|(record, _, _)| !published.contains_key(&record.deployment.0.0))
+            .map(|(record, bytes, hash)| NewPending {
                 deployment: record.deployment.0.0,
                 record: bytes,
-                record_hash: record_hash(bytes).0,
+                record_hash: hash.0,
             })
             .collect();
         let mut inserted = tx.insert_pending(&day_text, period_end, &new).await?;
@@ -279,15 +280,15 @@ impl Writer {
         // other one is answered from what is stored.
         let accepted: Vec<bool> = records
             .iter()
-            .map(|(record, _)| inserted.remove(&record.deployment.0.0))
+            .map(|(record, _, _)| inserted.remove(&record.deployment.0.0))
             .collect();
         let lookups: Vec<[u8; 32]> = records
             .iter()
             .zip(&accepted)
-            .filter(|((record, _), accepted)| {
+            .filter(|((record, _, _), accepted)| {
                 !**accepted && !published.contains_key(&record.deployment.0.0)
             })
-            .map(|((record, _), _)| record.deployment.0.0)
+            .map(|((record, _, _), _)| record.deployment.0.0)
             .collect();
         let mut stored = tx.stored_pending(&day_text, &lookups).await?;
         stored.extend(
@@ -299,15 +300,16 @@ impl Writer {
         records
             .into_iter()
             .zip(accepted)
-            .map(|((record, bytes), accepted)| {
-                let (kind, bytes, publish_after) = match stored.get(&record.deployment.0.0) {
-                    _ if accepted => (OutcomeKind::Accepted, bytes, period_end),
+            .map(|((record, bytes, hash), accepted)| {
+                let (kind, bytes, hash, publish_after) = match stored.get(&record.deployment.0.0) {
+                    _ if accepted => (OutcomeKind::Accepted, bytes, hash, period_end),
                     Some(first) if first.record == bytes => {
-                        (OutcomeKind::Replayed, bytes, first.period_end)
+                        (OutcomeKind::Replayed, bytes, hash, first.period_end)
                     }
                     Some(first) => (
                         OutcomeKind::Conflict,
                         first.record.clone(),
+                        record_hash(&first.record),
                         first.period_end,
                     ),
                     None => {
@@ -320,7 +322,7 @@ impl Writer {
                     kind,
                     day,
                     deployment: record.deployment,
-                    record_hash: record_hash(&bytes),
+                    record_hash: hash,
                     record: bytes,
                     publish_after,
                 })
