@@ -26,6 +26,8 @@ for n in 1 2 3 4 5; do
 done
 until curl -fsS "$base/v1/roots/latest" 2>/dev/null | grep -q '"size":5'; do sleep 0.2; done
 
+# From the scratch folder, so that its cache stays out of the repository.
+cd "$work"
 schemathesis run "$base/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --phases examples,fuzzing --max-time "$budget" --workers 2 --suppress-health-check all --warnings off

@@ -188,12 +188,7 @@ impl VerifierKey {
             .try_into()
             .map_err(|_| KeyError::Malformed("an Ed25519 public key is 32 bytes"))?;
         let key = VerifierKey::new(name, key_type, public_key)?;
-        if key.key_id != stated {
-            return Err(KeyError::KeyIdMismatch {
-                stated,
-                computed: key.key_id,
-            });
-        }
+        check_key_id(stated, key.key_id)?;
         Ok(key)
     }
 
@@ -294,6 +289,14 @@ fn split_key_text(text: &str) -> Result<(&str, KeyId, Vec<u8>), KeyError> {
     Ok((name, stated, blob))
 }
 
+/// Refuses a key whose text states another key id than its key gives.
+fn check_key_id(stated: KeyId, computed: KeyId) -> Result<(), KeyError> {
+    match stated == computed {
+        true => Ok(()),
+        false => Err(KeyError::KeyIdMismatch { stated, computed }),
+    }
+}
+
 /// An Ed25519 note signing key:
 /// `PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 ‖ seed)>`.
 ///
@@ -342,12 +345,7 @@ impl SigningKey {
             .try_into()
             .map_err(|_| KeyError::Malformed("an Ed25519 private key is a 32-byte seed"))?;
         let key = SigningKey::from_seed(name, seed)?;
-        if key.key_id != stated {
-            return Err(KeyError::KeyIdMismatch {
-                stated,
-                computed: key.key_id,
-            });
-        }
+        check_key_id(stated, key.key_id)?;
         Ok(key)
     }
 
