@@ -89,6 +89,24 @@ async fn every_acknowledged_report_survives_sigkill() {
 
     let restarted = spawn_binary(&data, FROZEN, &log);
     for (body, promise) in &acknowledged {
+        // The restarted server knows it is pending (its index of pending
+        // records is made again from the database)...
+        let receipt = client
+            .get(format!(
+                "{}/v1/receipts/{}",
+                restarted.base,
+                promise["record_hash"].as_str().unwrap()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(receipt.status(), 404);
+        let problem: serde_json::Value = receipt.json().await.unwrap();
+        assert_eq!(
+            problem["publish_after"], promise["publish_after"],
+            "{problem}"
+        );
+        // ...and takes it again as the same report.
         let (status, again) = post(&client, &restarted.base, body.clone()).await.unwrap();
         assert_eq!(status, 200, "an acknowledged report was lost: {promise}");
         assert_eq!(&again, promise);

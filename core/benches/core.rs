@@ -1,5 +1,6 @@
-//! Benchmarks of the Merkle core: appending hashed entries, and building
-//! proofs and roots from an in-memory tree of a million leaves.
+//! Benchmarks of the core: appending hashed entries, building proofs and
+//! roots from an in-memory tree of a million leaves, and signing a promise
+//! (the one signature the server makes per report).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -7,6 +8,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::{CompactRange, MemoryTree, consistency_proof, inclusion_proof, root_at};
+use lucent_core::note::SigningKey;
+use lucent_core::promise::Promise;
 
 /// Entries of about 250 bytes, like lucent's JSON entries.
 fn entries(count: u64) -> Vec<Vec<u8>> {
@@ -68,9 +71,17 @@ fn proofs(c: &mut Criterion) {
     group.finish();
 }
 
+fn promise(c: &mut Criterion) {
+    let key = SigningKey::from_seed("example.com/bench", &[7; 32]).unwrap();
+    let promise = Promise::new("example.com/bench", "2026-11-28", leaf_hash(b"record")).unwrap();
+    c.bench_function("sign_promise", |b| {
+        b.iter(|| black_box(&promise).sign(&key).unwrap())
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = append, proofs
+    targets = append, proofs, promise
 }
 criterion_main!(benches);

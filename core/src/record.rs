@@ -719,6 +719,21 @@ pub struct ChainedEntry {
 pub const DAY_BYTES: std::ops::Range<usize> = 8..18;
 pub const DEPLOYMENT_BYTES: std::ops::Range<usize> = 34..98;
 
+/// The day and deployment of canonical record (or entry) bytes, read where
+/// they sit, without parsing the rest.
+pub fn day_and_deployment(bytes: &[u8]) -> Result<(Day, Deployment), ParseError> {
+    let text = |range| {
+        bytes
+            .get(range)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .ok_or(ParseError::NotCanonical)
+    };
+    let day = Day::parse(text(DAY_BYTES)?).map_err(|_| ParseError::NotCanonical)?;
+    let deployment =
+        Hash::from_hex(text(DEPLOYMENT_BYTES)?).map_err(|_| ParseError::NotCanonical)?;
+    Ok((day, Deployment(deployment)))
+}
+
 /// Publishes one period's records, given as the bytes [`Record::to_bytes`]
 /// made: orders them by `deployment` (so the log says nothing of arrival
 /// order) and chains each to the one before, starting from `prev`, the leaf
@@ -907,8 +922,12 @@ mod tests {
             );
             assert_eq!(entry.record_hash, record_hash(&record.to_bytes()));
             assert_eq!(
-                &entry.bytes[DEPLOYMENT_BYTES],
-                record.deployment.to_string().as_bytes()
+                day_and_deployment(&entry.bytes),
+                Ok((record.day, record.deployment))
+            );
+            assert_eq!(
+                day_and_deployment(&record.to_bytes()),
+                Ok((record.day, record.deployment))
             );
             prev = entry.leaf_hash;
         }
@@ -916,6 +935,7 @@ mod tests {
             chain_records(Hash::ZERO, vec![b"{}".to_vec()]),
             Err(ParseError::NotCanonical)
         );
+        assert_eq!(day_and_deployment(b"{}"), Err(ParseError::NotCanonical));
     }
 
     #[test]

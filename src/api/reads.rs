@@ -389,6 +389,22 @@ impl ReadsApi {
         let wanted = Hash::from_hex(&record_hash_hex.0)
             .map_err(|_| ApiError::BadRequest("a record hash is 64 lowercase hex digits".into()))?;
         let read = &state.read;
+        // Pending first: a publication that commits between the two
+        // lookups then moves the record to where the second one looks.
+        for candidate in state.sequencer.pending_candidates(&wanted) {
+            let records = read
+                .pending_records(&candidate.day.to_string(), &candidate.deployment_prefix)
+                .await?;
+            if let Some((_, end)) = records
+                .iter()
+                .find(|(record, _)| record_hash(record) == wanted)
+            {
+                return Err(ApiError::Pending {
+                    publish_after: rfc3339(*end),
+                }
+                .into());
+            }
+        }
         let found = read
             .entries_by_record_key(record_key(&wanted))
             .await?
@@ -398,13 +414,7 @@ impl ReadsApi {
                 (record_hash(&entry.record.to_bytes()) == wanted).then_some(stored)
             });
         let Some(stored) = found else {
-            return Err(match read.pending_period_end(&wanted.0).await? {
-                Some(end) => ApiError::Pending {
-                    publish_after: rfc3339(end),
-                },
-                None => ApiError::NotFound("no record with this hash is stored".into()),
-            }
-            .into());
+            return Err(ApiError::NotFound("no record with this hash is stored".into()).into());
         };
         let root = read.first_root_covering(stored.index).await?;
         let root = root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;

@@ -9,13 +9,12 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::{ApiResponse, Object, OpenApi, impl_apirequest_for_payload};
 use serde::Serialize;
 
-use lucent_core::promise::Promise;
 use lucent_core::record::{FIELDS, FieldDef, Report};
 
 use super::AppState;
 use super::problem::{ApiError, Problems, SubmitProblems};
 use crate::period::rfc3339;
-use crate::sequencer::{Outcome, OutcomeKind, SubmitError};
+use crate::sequencer::{OutcomeKind, Promised, SubmitError};
 
 /// The largest report body accepted, in bytes.
 pub const MAX_BODY: usize = 4096;
@@ -161,13 +160,14 @@ impl ReportsApi {
         state: Data<&Arc<AppState>>,
         body: ReportBody,
     ) -> Result<SubmitResponse, Problems<SubmitProblems>> {
-        let outcome = state.sequencer.submit(body.0).await.map_err(|e| match e {
+        let promised = state.sequencer.submit(body.0).await.map_err(|e| match e {
             SubmitError::Saturated => ApiError::Saturated,
             SubmitError::StorageFull => ApiError::StorageUnavailable,
             SubmitError::Failed => ApiError::Internal,
         })?;
-        let promise = promise(&state, &outcome)?;
-        Ok(match outcome.kind {
+        let kind = promised.outcome.kind;
+        let promise = promise_body(promised)?;
+        Ok(match kind {
             OutcomeKind::Accepted => SubmitResponse::Accepted(Json(promise)),
             OutcomeKind::Replayed => SubmitResponse::Replayed(Json(promise)),
             OutcomeKind::Conflict => return Err(ApiError::Conflict(Box::new(promise)).into()),
@@ -175,23 +175,16 @@ impl ReportsApi {
     }
 }
 
-/// Signs the promise here, in the request's task, so that signing runs on
-/// every core and not in the single writer.
-fn promise(state: &AppState, outcome: &Outcome) -> Result<PromiseBody, ApiError> {
-    let day = outcome.day.to_string();
-    let signed = Promise::new(&state.origin, &day, outcome.record_hash)
-        .and_then(|p| p.sign(&state.key))
-        .map_err(|e| {
-            tracing::error!(error = %e, "signing a promise");
-            ApiError::Internal
-        })?;
-    let record = String::from_utf8(outcome.record.clone()).map_err(|_| ApiError::Internal)?;
+/// The promise as the API answers it.
+fn promise_body(promised: Promised) -> Result<PromiseBody, ApiError> {
+    let Promised { outcome, promise } = promised;
+    let record = String::from_utf8(outcome.record).map_err(|_| ApiError::Internal)?;
     Ok(PromiseBody {
-        day,
+        day: outcome.day.to_string(),
         deployment: outcome.deployment.to_string(),
         record,
         record_hash: outcome.record_hash.to_hex(),
         publish_after: rfc3339(outcome.publish_after),
-        promise: signed,
+        promise,
     })
 }

@@ -3,13 +3,23 @@
 //! period. Everything that changes the log goes through its queue, so
 //! SQLite sees one writer and the order of events is the queue's order.
 
+mod pending_index;
 mod publish;
 mod writer;
 
+use std::sync::Arc;
+
 use lucent_core::Hash;
-use lucent_core::record::{Day, Deployment, Report};
+use lucent_core::note::SigningKey;
+use lucent_core::promise::Promise;
+use lucent_core::record::{Day, Deployment, Report, record_hash};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clock::Clock;
+use crate::period::day_of;
+use pending_index::PendingIndex;
+
+pub use pending_index::PendingLocation;
 pub use publish::record_key;
 pub use writer::{StartupError, Writer, WriterConfig};
 
@@ -41,6 +51,38 @@ pub struct Outcome {
     pub publish_after: i64,
 }
 
+/// An outcome with its promise: the signed note that the stored record
+/// will be in the root of its day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promised {
+    pub outcome: Outcome,
+    pub promise: String,
+}
+
+/// A report made into its record, for the day the writer will most likely
+/// give it: the caller's task does this work, not the single writer.
+struct Prepared {
+    report: Report,
+    day: Day,
+    deployment: Deployment,
+    record: Vec<u8>,
+    record_hash: Hash,
+}
+
+impl Prepared {
+    fn new(report: Report, day: Day) -> Prepared {
+        let record = report.to_record(day);
+        let bytes = record.to_bytes();
+        Prepared {
+            report,
+            day,
+            deployment: record.deployment,
+            record_hash: record_hash(&bytes),
+            record: bytes,
+        }
+    }
+}
+
 /// Why a report could not be taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SubmitError {
@@ -54,7 +96,7 @@ pub enum SubmitError {
 
 enum Command {
     Submit {
-        report: Report,
+        prepared: Prepared,
         reply: oneshot::Sender<Result<Outcome, SubmitError>>,
     },
     /// Answered once every earlier command is done and every period that
@@ -66,19 +108,48 @@ enum Command {
 #[derive(Clone)]
 pub struct Sequencer {
     queue: mpsc::Sender<Command>,
+    clock: Arc<dyn Clock>,
+    key: Arc<SigningKey>,
+    pending: Arc<PendingIndex>,
 }
 
 impl Sequencer {
-    /// Queues a report and waits until it is durable (or refused).
-    pub async fn submit(&self, report: Report) -> Result<Outcome, SubmitError> {
+    /// Queues a report, waits until it is durable (or refused), and returns
+    /// what was stored with its promise. The promise is signed in the
+    /// caller's task while the writer commits, so signing runs on every
+    /// core and adds nothing to the wait; it is signed again only if the
+    /// writer stored another record (a replay, a conflict, midnight).
+    pub async fn submit(&self, report: Report) -> Result<Promised, SubmitError> {
+        let prepared = Prepared::new(report, day_of(self.clock.now()));
+        let guess = (prepared.day, prepared.record_hash);
         let (reply, answer) = oneshot::channel();
         self.queue
-            .try_send(Command::Submit { report, reply })
+            .try_send(Command::Submit { prepared, reply })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => SubmitError::Saturated,
                 mpsc::error::TrySendError::Closed(_) => SubmitError::Failed,
             })?;
-        answer.await.unwrap_or(Err(SubmitError::Failed))
+        let (outcome, signed) = tokio::join!(answer, async { self.sign(guess.0, guess.1) });
+        let outcome = outcome.unwrap_or(Err(SubmitError::Failed))?;
+        let promise = match (outcome.day, outcome.record_hash) == guess {
+            true => signed?,
+            false => self.sign(outcome.day, outcome.record_hash)?,
+        };
+        Ok(Promised { outcome, promise })
+    }
+
+    /// Where a pending record with this hash may be (see [`PendingIndex`]).
+    pub fn pending_candidates(&self, record_hash: &Hash) -> Vec<PendingLocation> {
+        self.pending.candidates(record_hash)
+    }
+
+    fn sign(&self, day: Day, record_hash: Hash) -> Result<String, SubmitError> {
+        Promise::new(self.key.name(), &day.to_string(), record_hash)
+            .and_then(|p| p.sign(&self.key))
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing a promise");
+                SubmitError::Failed
+            })
     }
 
     /// Waits until the writer has done everything queued before, including

@@ -159,6 +159,11 @@ impl Writer {
             tracing::warn!(error = %e, "emptying the write-ahead log after publication");
         }
 
+        // What this publication removed from `pending` leaves the index.
+        match later_pending {
+            false => self.pending.replace([]),
+            true => self.index_pending().await?,
+        }
         self.expected = None;
         self.last_leaf = last_leaf;
         self.tree = tree;

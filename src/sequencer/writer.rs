@@ -9,10 +9,11 @@ use lucent_core::checkpoint::open_checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::CompactRange;
 use lucent_core::note::SigningKey;
-use lucent_core::record::{Entry, Record, Report, record_hash};
+use lucent_core::record::{Day, Deployment, Entry, day_and_deployment, record_hash};
 use tokio::sync::mpsc;
 
-use super::{Command, Outcome, OutcomeKind, Sequencer, SubmitError};
+use super::pending_index::{PendingIndex, PendingLocation};
+use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
 use crate::period::{Period, day_of, instant};
@@ -81,6 +82,8 @@ pub struct Writer {
     /// publication must reproduce it exactly (a crash between the state file
     /// and the commit), or the writer stops before signing anything.
     pub(super) expected: Option<SignedState>,
+    /// Where each pending record is, by record hash.
+    pub(super) pending: Arc<PendingIndex>,
 }
 
 impl Writer {
@@ -160,9 +163,17 @@ impl Writer {
             last_leaf,
             last_end,
             expected,
+            pending: Arc::default(),
         };
+        writer.index_pending().await?;
         writer.publish_due().await?;
-        Ok((Sequencer { queue }, tokio::spawn(writer.run(commands))))
+        let sequencer = Sequencer {
+            queue,
+            clock: writer.config.clock.clone(),
+            key: writer.config.key.clone(),
+            pending: writer.pending.clone(),
+        };
+        Ok((sequencer, tokio::spawn(writer.run(commands))))
     }
 
     /// Serves the queue until every [`Sequencer`] is dropped, then closes
@@ -197,6 +208,31 @@ impl Writer {
         tracing::info!("writer stopped; database closed");
     }
 
+    /// Makes the pending index again from the `pending` table.
+    pub(super) async fn index_pending(&mut self) -> Result<(), StorageError> {
+        let mut records = Vec::new();
+        let mut corrupt = 0;
+        self.store
+            .for_each_pending(|record| match day_and_deployment(record) {
+                Ok((day, deployment)) => {
+                    records.push((record_hash(record), PendingLocation::new(day, &deployment)))
+                }
+                Err(_) => corrupt += 1,
+            })
+            .await?;
+        if corrupt > 0 {
+            return Err(StorageError::Corrupt(format!(
+                "{corrupt} pending records are not canonical records"
+            )));
+        }
+        self.pending.replace(records);
+        tracing::info!(
+            pending = self.pending.count(),
+            "indexed the pending records"
+        );
+        Ok(())
+    }
+
     /// Starts over with a new write connection after a failed write.
     async fn reopen(&mut self) {
         if let Err(e) = self.store.reopen().await {
@@ -209,13 +245,13 @@ impl Writer {
         let mut syncs = Vec::new();
         for command in batch {
             match command {
-                Command::Submit { report, reply } => reports.push((report, reply)),
+                Command::Submit { prepared, reply } => reports.push((prepared, reply)),
                 Command::Sync(reply) => syncs.push(reply),
             }
         }
         if !reports.is_empty() {
             let (reports, replies): (Vec<_>, Vec<_>) = reports.into_iter().unzip();
-            let answers = match self.accept(&reports).await {
+            let answers = match self.accept(reports).await {
                 Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
                 Err(e) => {
                     tracing::error!(error = %e, "committing reports failed");
@@ -238,7 +274,7 @@ impl Writer {
 
     /// Stores a batch of reports in one transaction and returns, after the
     /// commit, what each one became.
-    async fn accept(&mut self, reports: &[Report]) -> Result<Vec<Outcome>, StorageError> {
+    async fn accept(&mut self, reports: Vec<Prepared>) -> Result<Vec<Outcome>, StorageError> {
         // The writer's clock at the commit decides the day; it never runs
         // behind a period that is already closed.
         let now = self.config.clock.now().max(instant(self.last_end));
@@ -248,64 +284,75 @@ impl Writer {
         let day_start = day.0.midnight().assume_utc().unix_timestamp();
         // Only periods shorter than a day can have published today's reports.
         let published_today = self.last_end > day_start;
-        let records: Vec<(Record, Vec<u8>, Hash)> = reports
-            .iter()
-            .map(|report| {
-                let record = report.to_record(day);
-                let bytes = record.to_bytes();
-                let hash = record_hash(&bytes);
-                (record, bytes, hash)
+        // Prepared for another day (around midnight): made again.
+        let records: Vec<Prepared> = reports
+            .into_iter()
+            .map(|p| match p.day == day {
+                true => p,
+                false => Prepared::new(p.report, day),
             })
             .collect();
-        let mut tx = self.store.begin().await?;
+        // No transaction around these reads and the insert: the writer is
+        // the only one that changes the database, and the insert alone is
+        // one atomic, durable transaction.
         let mut published = HashMap::new();
         if published_today {
-            for (record, _, _) in &records {
-                if let Some(stored) = published_record(&mut tx, record).await? {
-                    published.insert(record.deployment.0.0, stored);
+            for p in &records {
+                if let Some(stored) = published_record(&mut self.store, day, &p.deployment).await? {
+                    published.insert(p.deployment.0.0, stored);
                 }
             }
         }
         let new: Vec<NewPending> = records
             .iter()
-            .filter(|(record, _, _)| !published.contains_key(&record.deployment.0.0))
-            .map(|(record, bytes, hash)| NewPending {
-                deployment: record.deployment.0.0,
-                record: bytes,
-                record_hash: hash.0,
+            .filter(|p| !published.contains_key(&p.deployment.0.0))
+            .map(|p| NewPending {
+                deployment: p.deployment.0.0,
+                record: &p.record,
             })
             .collect();
-        let mut inserted = tx.insert_pending(&day_text, period_end, &new).await?;
+        let mut inserted = self
+            .store
+            .insert_pending(&day_text, period_end, &new)
+            .await?;
         // The first report of a deployment in the batch took the row; any
         // other one is answered from what is stored.
         let accepted: Vec<bool> = records
             .iter()
-            .map(|(record, _, _)| inserted.remove(&record.deployment.0.0))
+            .map(|p| inserted.remove(&p.deployment.0.0))
             .collect();
+        self.pending.insert(
+            records
+                .iter()
+                .zip(&accepted)
+                .filter(|(_, accepted)| **accepted)
+                .map(|(p, _)| (p.record_hash, PendingLocation::new(day, &p.deployment))),
+        );
         let lookups: Vec<[u8; 32]> = records
             .iter()
             .zip(&accepted)
-            .filter(|((record, _, _), accepted)| {
-                !**accepted && !published.contains_key(&record.deployment.0.0)
-            })
-            .map(|((record, _, _), _)| record.deployment.0.0)
+            .map(|(p, accepted)| (p.deployment.0.0, *accepted))
+            .filter(|(d, accepted)| !accepted && !published.contains_key(d))
+            .map(|(d, _)| d)
             .collect();
-        let mut stored = tx.stored_pending(&day_text, &lookups).await?;
+        let mut stored = self.store.stored_pending(&day_text, &lookups).await?;
         stored.extend(
             published
                 .into_iter()
                 .map(|(d, (record, period_end))| (d, Conflict { record, period_end })),
         );
-        tx.commit().await?;
         records
             .into_iter()
             .zip(accepted)
-            .map(|((record, bytes, hash), accepted)| {
-                let (kind, bytes, hash, publish_after) = match stored.get(&record.deployment.0.0) {
-                    _ if accepted => (OutcomeKind::Accepted, bytes, hash, period_end),
-                    Some(first) if first.record == bytes => {
-                        (OutcomeKind::Replayed, bytes, hash, first.period_end)
-                    }
+            .map(|(p, accepted)| {
+                let (kind, record, hash, publish_after) = match stored.get(&p.deployment.0.0) {
+                    _ if accepted => (OutcomeKind::Accepted, p.record, p.record_hash, period_end),
+                    Some(first) if first.record == p.record => (
+                        OutcomeKind::Replayed,
+                        p.record,
+                        p.record_hash,
+                        first.period_end,
+                    ),
                     Some(first) => (
                         OutcomeKind::Conflict,
                         first.record.clone(),
@@ -321,9 +368,9 @@ impl Writer {
                 Ok(Outcome {
                     kind,
                     day,
-                    deployment: record.deployment,
+                    deployment: p.deployment,
                     record_hash: hash,
-                    record: bytes,
+                    record,
                     publish_after,
                 })
             })
@@ -331,19 +378,20 @@ impl Writer {
     }
 }
 
-/// The record a deployment already has in the log for this record's day.
+/// The record a deployment already has in the log for `day`.
 async fn published_record(
-    tx: &mut crate::storage::WriteTx<'_>,
-    record: &Record,
+    store: &mut WriteStore,
+    day: Day,
+    deployment: &Deployment,
 ) -> Result<Option<(Vec<u8>, i64)>, StorageError> {
-    let hex = record.deployment.to_string();
-    for (index, bytes) in tx.entries_by_deployment_prefix(&hex[..8]).await? {
+    let hex = deployment.to_string();
+    for (index, bytes) in store.entries_by_deployment_prefix(&hex[..8]).await? {
         let entry = Entry::parse(&bytes)
             .map_err(|e| StorageError::Corrupt(format!("entry {index}: {e}")))?;
-        if entry.record.deployment == record.deployment && entry.record.day == record.day {
+        if entry.record.deployment == *deployment && entry.record.day == day {
             return Ok(Some((
                 entry.record.to_bytes(),
-                tx.period_end_covering(index).await?,
+                store.period_end_covering(index).await?,
             )));
         }
     }

@@ -2,6 +2,7 @@
 //! read-only pool for everything else, and the queries each side needs.
 //! Nothing here decides what is valid or when to publish.
 
+mod checkpointer;
 mod read;
 pub mod stats;
 pub mod tiles;
@@ -11,8 +12,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
 
 pub use read::{LogInfo, ReadStore, RootRow, SchemaColumn, SchemaTable, StoredEntry};
 pub use write::{Conflict, NewPending, Publication, WriteStore, WriteTx};
@@ -63,12 +64,17 @@ fn options(path: &Path) -> SqliteConnectOptions {
 
 /// Opens (and with `create`, creates and migrates) the database: the write
 /// connection, in WAL mode with synchronous=FULL so that a commit is on
-/// disk before any answer, and a read-only pool.
+/// disk before any answer, its checkpoints on another connection, and a
+/// read-only pool.
 pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> {
     let write_options = options(path)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
-        .pragma("cache_size", "-16384");
+        .pragma("cache_size", "-16384")
+        // Statement journals of publication's multi-row inserts.
+        .pragma("temp_store", "memory")
+        // See [`checkpointer`].
+        .pragma("wal_autocheckpoint", "0");
     let mut write = write_options
         .clone()
         .create_if_missing(create)
@@ -79,14 +85,59 @@ pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> 
         .max_connections(4)
         .connect_with(options(path).read_only(true))
         .await?;
-    Ok((WriteStore::new(write, write_options), ReadStore::new(read)))
+    let checkpointer = checkpointer::Checkpointer::start(&options(path)).await?;
+    Ok((
+        WriteStore::new(write, write_options, checkpointer),
+        ReadStore::new(read),
+    ))
 }
 
-/// Closes the write connection, checkpointing the WAL.
+/// Closes the database, the write connection last, so that it copies the
+/// write-ahead log into the database.
 pub async fn close(write: WriteStore, read: ReadStore) {
     read.close().await;
-    let conn: SqliteConnection = write.into_connection();
-    if let Err(e) = conn.close().await {
-        tracing::warn!(error = %e, "closing the database");
+    write.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    /// A database made by the first migration, with a pending report, keeps
+    /// the report through the second, which drops the record-hash column.
+    #[tokio::test]
+    async fn pending_reports_survive_the_migration_that_drops_their_hash_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = super::options(&dir.path().join("old.db")).create_if_missing(true);
+        let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::raw_sql(include_str!("../../migrations/0001_log.sql"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO pending VALUES ('2026-11-28', x'01', 86400, x'7b7d', x'02')")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::raw_sql(include_str!(
+            "../../migrations/0002_pending_without_hash_index.sql"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let rows: Vec<(String, Vec<u8>, i64, Vec<u8>)> = sqlx::query_as("SELECT * FROM pending")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![("2026-11-28".into(), vec![1], 86400, b"{}".to_vec())]
+        );
+        let indexes: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'pending' AND sql IS NOT NULL",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(indexes, 0);
     }
 }

@@ -115,14 +115,25 @@ impl ReadStore {
         .await?)
     }
 
-    /// When a pending record with this hash will be published, if any.
-    pub async fn pending_period_end(&self, record_hash: &[u8]) -> Result<Option<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT period_end FROM pending WHERE record_hash = ?")
-                .bind(record_hash)
-                .fetch_optional(&self.pool)
-                .await?,
+    /// The pending records of `day` whose deployment starts with
+    /// `deployment_prefix`, with the end of their periods.
+    pub async fn pending_records(
+        &self,
+        day: &str,
+        deployment_prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, i64)>> {
+        // A range of the primary key: from the prefix itself (a blob sorts
+        // before every longer blob it begins) to the next prefix, if any.
+        let next = next_prefix(deployment_prefix);
+        Ok(sqlx::query_as(
+            "SELECT record, period_end FROM pending \
+             WHERE day = ?1 AND deployment >= ?2 AND (?3 IS NULL OR deployment < ?3)",
         )
+        .bind(day)
+        .bind(deployment_prefix)
+        .bind(next)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn log_info(&self) -> Result<LogInfo> {
@@ -229,4 +240,29 @@ fn stored_entries(rows: Vec<(i64, Vec<u8>)>) -> Vec<StoredEntry> {
             entry,
         })
         .collect()
+}
+
+/// The smallest byte string that sorts after every string starting with
+/// `prefix`; none if `prefix` is all 0xff.
+fn next_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut next = prefix.to_vec();
+    while let Some(last) = next.pop() {
+        if last < u8::MAX {
+            next.push(last + 1);
+            return Some(next);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_prefix;
+
+    #[test]
+    fn next_prefix_sorts_after_every_string_with_the_prefix() {
+        assert_eq!(next_prefix(&[1, 2, 3]), Some(vec![1, 2, 4]));
+        assert_eq!(next_prefix(&[1, 0xff, 0xff]), Some(vec![2]));
+        assert_eq!(next_prefix(&[0xff, 0xff]), None);
+    }
 }

@@ -3,11 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use futures_util::TryStreamExt;
+
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
-use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES};
+use lucent_core::record::day_and_deployment;
 
+use super::checkpointer::Checkpointer;
 use super::read::{LogInfo, RootRow};
 use super::{Result, StorageError};
 
@@ -15,6 +18,7 @@ use super::{Result, StorageError};
 pub struct WriteStore {
     conn: SqliteConnection,
     options: SqliteConnectOptions,
+    checkpointer: Checkpointer,
 }
 
 /// A write transaction, begun IMMEDIATE so it holds the write lock from the
@@ -49,7 +53,6 @@ pub struct PendingPage {
 pub struct NewPending<'a> {
     pub deployment: [u8; 32],
     pub record: &'a [u8],
-    pub record_hash: [u8; 32],
 }
 
 /// Everything one publication writes.
@@ -65,8 +68,16 @@ pub struct Publication<'a> {
 }
 
 impl WriteStore {
-    pub(super) fn new(conn: SqliteConnection, options: SqliteConnectOptions) -> WriteStore {
-        WriteStore { conn, options }
+    pub(super) fn new(
+        conn: SqliteConnection,
+        options: SqliteConnectOptions,
+        checkpointer: Checkpointer,
+    ) -> WriteStore {
+        WriteStore {
+            conn,
+            options,
+            checkpointer,
+        }
     }
 
     /// Copies the write-ahead log into the database and empties it. Run
@@ -91,8 +102,13 @@ impl WriteStore {
         Ok(())
     }
 
-    pub(super) fn into_connection(self) -> SqliteConnection {
-        self.conn
+    /// Stops the checkpoints, then closes the connection; being the last
+    /// one, it copies the write-ahead log into the database.
+    pub(super) async fn close(self) {
+        self.checkpointer.stop().await;
+        if let Err(e) = self.conn.close().await {
+            tracing::warn!(error = %e, "closing the database");
+        }
     }
 
     pub async fn begin(&mut self) -> Result<WriteTx<'_>> {
@@ -134,25 +150,12 @@ impl WriteStore {
                 .await?;
         Ok(row.map(|(idx, entry)| (idx as u64, entry)))
     }
-}
-
-impl WriteTx<'_> {
-    pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
-    }
-
-    pub async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
-        Ok(
-            sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
-                .bind(level)
-                .bind(index as i64)
-                .fetch_optional(&mut *self.tx)
-                .await?,
-        )
-    }
 
     /// Stores pending records of one day and period, skipping deployments
     /// that already reported that day; returns the deployments inserted.
+    /// One statement outside any transaction is its own transaction: when
+    /// this returns, the rows are committed (synchronous=FULL). No BEGIN
+    /// and COMMIT round trips to SQLite's thread, and no statement journal.
     pub async fn insert_pending(
         &mut self,
         day: &str,
@@ -163,21 +166,35 @@ impl WriteTx<'_> {
             return Ok(HashSet::new());
         }
         let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO pending (day, deployment, period_end, record, record_hash) ",
+            "INSERT INTO pending (day, deployment, period_end, record) ",
         );
         insert.push_values(rows, |mut row, new| {
             row.push_bind(day)
                 .push_bind(&new.deployment[..])
                 .push_bind(period_end)
-                .push_bind(new.record)
-                .push_bind(&new.record_hash[..]);
+                .push_bind(new.record);
         });
         insert.push(" ON CONFLICT DO NOTHING RETURNING deployment");
-        let inserted: Vec<Vec<u8>> = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        let inserted: Vec<Vec<u8>> = insert
+            .build_query_scalar()
+            .fetch_all(&mut self.conn)
+            .await?;
+        self.checkpointer.wake();
         Ok(inserted
             .into_iter()
             .filter_map(|d| d.try_into().ok())
             .collect())
+    }
+
+    /// Calls `each` with every pending record, in key order, without
+    /// holding them all in memory.
+    pub async fn for_each_pending(&mut self, mut each: impl FnMut(&[u8])) -> Result<()> {
+        let mut rows =
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT record FROM pending").fetch(&mut self.conn);
+        while let Some(record) = rows.try_next().await? {
+            each(&record);
+        }
+        Ok(())
     }
 
     /// The pending records of these deployments on `day`.
@@ -199,13 +216,56 @@ impl WriteTx<'_> {
         }
         select.push(")");
         let rows: Vec<(Vec<u8>, Vec<u8>, i64)> =
-            select.build_query_as().fetch_all(&mut *self.tx).await?;
+            select.build_query_as().fetch_all(&mut self.conn).await?;
         Ok(rows
             .into_iter()
             .filter_map(|(deployment, record, period_end)| {
                 Some((deployment.try_into().ok()?, Conflict { record, period_end }))
             })
             .collect())
+    }
+
+    /// Published entries whose `deployment` starts with these 8 hex digits.
+    pub async fn entries_by_deployment_prefix(
+        &mut self,
+        prefix8: &str,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT idx, entry FROM entries WHERE substr(entry, 35, 8) = ? ORDER BY idx",
+        )
+        .bind(prefix8.as_bytes())
+        .fetch_all(&mut self.conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, entry)| (idx as u64, entry))
+            .collect())
+    }
+
+    /// The end of the period whose root first covered entry `index`.
+    pub async fn period_end_covering(&mut self, index: u64) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT min(period_end) FROM roots WHERE size > ?")
+                .bind(index as i64)
+                .fetch_one(&mut self.conn)
+                .await?,
+        )
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
+                .bind(level)
+                .bind(index as i64)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
     }
 
     /// Whether any pending record belongs to a period after `period_end`.
@@ -248,19 +308,12 @@ impl WriteTx<'_> {
         };
         let records: Vec<Vec<u8>> = joined.split('\n').map(|r| r.as_bytes().to_vec()).collect();
         let last = records.last().expect("split gives at least one part");
-        let key = last
-            .get(DAY_BYTES)
-            .zip(last.get(DEPLOYMENT_BYTES))
-            .and_then(|(day, deployment)| {
-                let mut bytes = [0u8; 32];
-                hex::decode_to_slice(deployment, &mut bytes).ok()?;
-                Some(PendingKey {
-                    day: String::from_utf8(day.to_vec()).ok()?,
-                    deployment: bytes,
-                })
-            });
-        let last_key =
-            key.ok_or_else(|| StorageError::Corrupt("a pending record is not canonical".into()))?;
+        let (day, deployment) = day_and_deployment(last)
+            .map_err(|_| StorageError::Corrupt("a pending record is not canonical".into()))?;
+        let last_key = PendingKey {
+            day: day.to_string(),
+            deployment: deployment.0.0,
+        };
         Ok(Some(PendingPage { records, last_key }))
     }
 
@@ -333,32 +386,5 @@ impl WriteTx<'_> {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
-    }
-
-    /// Published entries whose `deployment` starts with these 8 hex digits.
-    pub async fn entries_by_deployment_prefix(
-        &mut self,
-        prefix8: &str,
-    ) -> Result<Vec<(u64, Vec<u8>)>> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT idx, entry FROM entries WHERE substr(entry, 35, 8) = ? ORDER BY idx",
-        )
-        .bind(prefix8.as_bytes())
-        .fetch_all(&mut *self.tx)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(idx, entry)| (idx as u64, entry))
-            .collect())
-    }
-
-    /// The end of the period whose root first covered entry `index`.
-    pub async fn period_end_covering(&mut self, index: u64) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT min(period_end) FROM roots WHERE size > ?")
-                .bind(index as i64)
-                .fetch_one(&mut *self.tx)
-                .await?,
-        )
     }
 }
