@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
-use lucent_core::record::chain_records;
+use lucent_core::merkle::CompactRange;
+use lucent_core::record::{ParseError, chain_records};
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
 use super::writer::{StartupError, Writer};
@@ -63,35 +64,44 @@ impl Writer {
         let started = std::time::Instant::now();
         let mut tx = self.store.begin().await?;
         let later_pending = tx.pending_after(period_end).await?;
-        let mut tree = self.tree.clone();
-        let first_index = tree.size();
-        let mut last_leaf = self.last_leaf;
-        let mut record_keys = Vec::new();
-        // Tile hashes formed by the new leaves, by tile, in position order.
-        let mut grown: BTreeMap<(u8, u64), Vec<(u8, Hash)>> = BTreeMap::new();
-        // Page by page in primary-key order, which is deployment order: the
-        // pages are each ordered and follow one another, so chaining them one
-        // after the other orders and chains the whole period, in bounded
-        // memory.
-        let mut after = None;
-        while let Some(page) = tx.pending_page(period_end, after.as_ref()).await? {
-            after = Some(page.last_key);
-            let entries = chain_records(last_leaf, page.records)
-                .map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
-            for entry in &entries {
-                tree.append(entry.leaf_hash, |id, hash| {
-                    if let Some(slot) = tile_slot(id) {
-                        let tile = grown.entry((slot.tile_level, slot.tile_index)).or_default();
-                        tile.push((slot.position, hash));
-                    }
-                });
-                record_keys.push(record_key(&entry.record_hash));
+        let first_index = self.tree.size();
+        let mut growth = Growth {
+            tree: self.tree.clone(),
+            last_leaf: self.last_leaf,
+            record_keys: Vec::new(),
+            grown: BTreeMap::new(),
+        };
+        // Page by page in primary-key order, which is deployment order: each
+        // page holds the keys that follow the page before, and chaining
+        // sorts it, so chaining them one after the other orders and chains
+        // the whole period, in bounded memory. Each page is chained on
+        // another thread while SQLite's thread inserts the page before it.
+        let mut page = tx.pending_page(period_end, None).await?;
+        let mut chained: Option<(u64, Vec<Vec<u8>>)> = None;
+        while let Some(current) = page {
+            let chaining = tokio::task::spawn_blocking(move || {
+                let entries = growth.chain(current.records);
+                (growth, entries)
+            });
+            if let Some((index, entries)) = chained.take() {
+                tx.insert_entries(index, entries).await?;
             }
-            last_leaf = entries.last().map_or(last_leaf, |e| e.leaf_hash);
-            let index = tree.size() - entries.len() as u64;
-            tx.insert_entries(index, entries.into_iter().map(|e| e.bytes))
-                .await?;
+            let (done, entries) = chaining.await.expect("chaining does not panic");
+            growth = done;
+            let entries =
+                entries.map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
+            chained = Some((growth.tree.size() - entries.len() as u64, entries));
+            page = tx.pending_page(period_end, Some(&current.last_key)).await?;
         }
+        if let Some((index, entries)) = chained {
+            tx.insert_entries(index, entries).await?;
+        }
+        let Growth {
+            tree,
+            last_leaf,
+            record_keys,
+            grown,
+        } = growth;
         let mut tiles = Vec::with_capacity(grown.len());
         for ((level, index), hashes) in grown {
             let mut tile = match tx.tile(level, index).await? {
@@ -177,6 +187,37 @@ impl Writer {
             "published a root"
         );
         Ok(())
+    }
+}
+
+/// What a publication builds as it chains its pages.
+struct Growth {
+    tree: CompactRange,
+    /// The leaf hash of the last entry chained.
+    last_leaf: Hash,
+    /// The record key of each entry, in entry order.
+    record_keys: Vec<i64>,
+    /// Tile hashes formed by the new leaves, by tile, in position order.
+    grown: BTreeMap<(u8, u64), Vec<(u8, Hash)>>,
+}
+
+impl Growth {
+    /// Chains a page of records after the last entry and appends them to
+    /// the tree; returns the entries' bytes.
+    fn chain(&mut self, records: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, ParseError> {
+        let entries = chain_records(self.last_leaf, records)?;
+        for entry in &entries {
+            let grown = &mut self.grown;
+            self.tree.append(entry.leaf_hash, |id, hash| {
+                if let Some(slot) = tile_slot(id) {
+                    let tile = grown.entry((slot.tile_level, slot.tile_index)).or_default();
+                    tile.push((slot.position, hash));
+                }
+            });
+            self.record_keys.push(record_key(&entry.record_hash));
+        }
+        self.last_leaf = entries.last().map_or(self.last_leaf, |e| e.leaf_hash);
+        Ok(entries.into_iter().map(|e| e.bytes).collect())
     }
 }
 
