@@ -130,6 +130,31 @@ async fn replays_conflicts_and_the_next_day() {
     server.stop().await;
 }
 
+/// The record and its promise are made for the day the clock reads when the
+/// report arrives; if the writer stores it on another day (here the clock
+/// went back behind a day already published), both are made again for it.
+#[tokio::test]
+async fn a_report_stored_on_another_day_than_it_arrived_is_promised_for_that_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    let key = served_key(&server).await;
+    server.set_time(datetime!(2026-11-28 00:00:00 UTC)).await;
+    server.clock.set(datetime!(2026-11-27 23:59:59 UTC));
+    let (status, promise) = server.post(report(&common::nonce(), 3)).await;
+    assert_eq!(status, 202, "{promise}");
+    assert_eq!(promise["day"], "2026-11-28");
+    let record = promise["record"].as_str().unwrap();
+    assert!(record.starts_with(r#"{"day":"2026-11-28","#), "{record}");
+    let opened = open_promise(promise["promise"].as_str().unwrap(), &key).unwrap();
+    assert_eq!(opened.day, "2026-11-28");
+    assert_eq!(opened.record_hash.to_hex(), promise["record_hash"]);
+    assert_eq!(
+        lucent_core::record::record_hash(record.as_bytes()).to_hex(),
+        promise["record_hash"]
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn invalid_bodies_are_refused_naming_the_field_and_nothing_changes() {
     let dir = tempfile::tempdir().unwrap();

@@ -298,7 +298,9 @@ impl Writer {
         let mut published = HashMap::new();
         if published_today {
             for p in &records {
-                if let Some(stored) = published_record(&mut self.store, day, &p.deployment).await? {
+                let size = self.tree.size();
+                if let Some(stored) = published_record(&self.read, size, day, &p.deployment).await?
+                {
                     published.insert(p.deployment.0.0, stored);
                 }
             }
@@ -378,21 +380,26 @@ impl Writer {
     }
 }
 
-/// The record a deployment already has in the log for `day`.
+/// The record a deployment already has for `day` among the first `size`
+/// entries of the log.
 async fn published_record(
-    store: &mut WriteStore,
+    read: &ReadStore,
+    size: u64,
     day: Day,
     deployment: &Deployment,
 ) -> Result<Option<(Vec<u8>, i64)>, StorageError> {
     let hex = deployment.to_string();
-    for (index, bytes) in store.entries_by_deployment_prefix(&hex[..8]).await? {
-        let entry = Entry::parse(&bytes)
-            .map_err(|e| StorageError::Corrupt(format!("entry {index}: {e}")))?;
+    for stored in read
+        .entries_by_deployment(&hex[..8], None, size, u32::MAX)
+        .await?
+    {
+        let entry = Entry::parse(&stored.entry)
+            .map_err(|e| StorageError::Corrupt(format!("entry {}: {e}", stored.index)))?;
         if entry.record.deployment == *deployment && entry.record.day == day {
-            return Ok(Some((
-                entry.record.to_bytes(),
-                store.period_end_covering(index).await?,
-            )));
+            let root = read.first_root_covering(stored.index).await?;
+            let root =
+                root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;
+            return Ok(Some((entry.record.to_bytes(), root.period_end)));
         }
     }
     Ok(None)

@@ -103,10 +103,93 @@ pub async fn close(write: WriteStore, read: ReadStore) {
 mod tests {
     use sqlx::{Connection, SqliteConnection};
 
-    /// A database made by the first migration, with a pending report, keeps
-    /// the report through the second, which drops the record-hash column.
+    /// An entry's bytes as far as the indexes read them: the day, then the
+    /// deployment from byte 35 on.
+    fn entry(deployment_hex: &str) -> Vec<u8> {
+        format!(r#"{{"day":"2026-11-27","deployment":"{deployment_hex:0<64}"}}"#).into_bytes()
+    }
+
+    /// Receipt keys and deployment prefixes are indexed by epoch (1 048 576
+    /// entries); lookups find entries in every epoch, in index order.
     #[tokio::test]
-    async fn pending_reports_survive_the_migration_that_drops_their_hash_index() {
+    async fn lookups_find_entries_in_every_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lucent.db");
+        let (write, read) = super::open(&path, true).await.unwrap();
+        let mut conn = SqliteConnection::connect_with(&super::options(&path))
+            .await
+            .unwrap();
+        let epoch = 1 << 20;
+        for (idx, deployment, key) in [
+            (3, "abcdef01", 7),
+            (epoch - 1, "abcdef01", 8),
+            (epoch, "abcdef02", 7),
+            (3 * epoch + 5, "abcdef01", 7),
+            (3 * epoch + 6, "00000000", 9),
+        ] {
+            sqlx::query("INSERT INTO entries (idx, entry) VALUES (?, ?)")
+                .bind(idx)
+                .bind(entry(deployment))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO receipt_keys (epoch, record_key, idx) VALUES (?, ?, ?)")
+                .bind(idx >> 20)
+                .bind(key)
+                .bind(idx)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        let indexes = |entries: Vec<super::StoredEntry>| -> Vec<u64> {
+            entries.into_iter().map(|e| e.index).collect()
+        };
+        let (epoch, end) = (epoch as u64, 3 * epoch as u64 + 7);
+        assert_eq!(
+            indexes(read.entries_by_record_key(7).await.unwrap()),
+            [3, epoch, 3 * epoch + 5]
+        );
+        assert_eq!(
+            indexes(
+                read.entries_by_deployment("abcdef01", None, end, 10)
+                    .await
+                    .unwrap()
+            ),
+            [3, epoch - 1, 3 * epoch + 5]
+        );
+        assert_eq!(
+            indexes(
+                read.entries_by_deployment("abcdef", Some(3), end, 2)
+                    .await
+                    .unwrap()
+            ),
+            [epoch - 1, epoch]
+        );
+        assert_eq!(
+            indexes(
+                read.entries_by_deployment("abcdef", Some(epoch), end, 10)
+                    .await
+                    .unwrap()
+            ),
+            [3 * epoch + 5]
+        );
+        assert_eq!(
+            indexes(
+                read.entries_by_deployment("abcdef01", None, 3 * epoch + 5, 10)
+                    .await
+                    .unwrap()
+            ),
+            [3, epoch - 1]
+        );
+        conn.close().await.unwrap();
+        super::close(write, read).await;
+    }
+
+    /// A database made by the first migration keeps its pending report
+    /// through the second, which drops the record-hash column, and its
+    /// receipt keys through the third, which adds their epoch.
+    #[tokio::test]
+    async fn rows_survive_the_later_migrations() {
         let dir = tempfile::tempdir().unwrap();
         let options = super::options(&dir.path().join("old.db")).create_if_missing(true);
         let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
@@ -118,12 +201,21 @@ mod tests {
             .execute(&mut conn)
             .await
             .unwrap();
-        sqlx::raw_sql(include_str!(
-            "../../migrations/0002_pending_without_hash_index.sql"
-        ))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        sqlx::query("INSERT INTO receipt_keys VALUES (5, 1048577)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        for migration in [
+            include_str!("../../migrations/0002_pending_without_hash_index.sql"),
+            include_str!("../../migrations/0003_epoch_indexes.sql"),
+        ] {
+            sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
+        }
+        let keys: Vec<(i64, i64, i64)> = sqlx::query_as("SELECT * FROM receipt_keys")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(keys, vec![(1, 5, 1048577)]);
         let rows: Vec<(String, Vec<u8>, i64, Vec<u8>)> = sqlx::query_as("SELECT * FROM pending")
             .fetch_all(&mut conn)
             .await

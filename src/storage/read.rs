@@ -94,9 +94,13 @@ impl ReadStore {
     /// Published entries whose record_key (first 8 bytes of record_hash)
     /// matches; the caller checks the full hash.
     pub async fn entries_by_record_key(&self, record_key: i64) -> Result<Vec<StoredEntry>> {
+        // One seek per epoch (see migrations/0003_epoch_indexes.sql).
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT idx, entry FROM entries WHERE idx IN \
-                 (SELECT idx FROM receipt_keys WHERE record_key = ?)",
+            "WITH RECURSIVE epochs(epoch) AS (SELECT 0 UNION ALL SELECT epoch + 1 FROM epochs \
+                 WHERE epoch < (SELECT max(idx) >> 20 FROM entries)) \
+             SELECT e.idx, e.entry FROM epochs \
+             CROSS JOIN receipt_keys k ON k.epoch = epochs.epoch AND k.record_key = ? \
+             JOIN entries e ON e.idx = k.idx ORDER BY e.idx",
         )
         .bind(record_key)
         .fetch_all(&self.pool)
@@ -168,9 +172,17 @@ impl ReadStore {
         // 'g' sorts after every hex digit: [prefix, prefix + "g") is every
         // 8-digit string that starts with prefix.
         let upper = format!("{prefix}g");
+        // One range of the index per epoch from `after` to `end` (see
+        // migrations/0003_epoch_indexes.sql); CROSS JOIN keeps that order
+        // and `+idx` keeps SQLite from scanning the entries by idx instead.
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT idx, entry FROM entries WHERE substr(entry, 35, 8) >= ? AND substr(entry, 35, 8) < ? \
-             AND idx > ? AND idx < ? ORDER BY idx LIMIT ?",
+            "WITH RECURSIVE epochs(epoch) AS (SELECT max(?3, 0) >> 20 UNION ALL \
+                 SELECT epoch + 1 FROM epochs \
+                 WHERE epoch < min(?4 - 1, (SELECT max(idx) FROM entries)) >> 20) \
+             SELECT idx, entry FROM epochs CROSS JOIN entries \
+             ON (idx >> 20) = epochs.epoch \
+             AND substr(entry, 35, 8) >= ?1 AND substr(entry, 35, 8) < ?2 \
+             AND +idx > ?3 AND +idx < ?4 ORDER BY idx LIMIT ?5",
         )
         .bind(prefix.as_bytes())
         .bind(upper.as_bytes())

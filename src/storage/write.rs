@@ -34,6 +34,10 @@ pub struct Conflict {
     pub period_end: i64,
 }
 
+/// Entries of one epoch are indexed together (`idx >> 20`, the expression
+/// of migrations/0003_epoch_indexes.sql and of the queries that use it).
+const EPOCH_SHIFT: u32 = 20;
+
 /// Records read from `pending` at once while publishing.
 const PAGE_RECORDS: i64 = 8192;
 
@@ -224,33 +228,6 @@ impl WriteStore {
             })
             .collect())
     }
-
-    /// Published entries whose `deployment` starts with these 8 hex digits.
-    pub async fn entries_by_deployment_prefix(
-        &mut self,
-        prefix8: &str,
-    ) -> Result<Vec<(u64, Vec<u8>)>> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT idx, entry FROM entries WHERE substr(entry, 35, 8) = ? ORDER BY idx",
-        )
-        .bind(prefix8.as_bytes())
-        .fetch_all(&mut self.conn)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(idx, entry)| (idx as u64, entry))
-            .collect())
-    }
-
-    /// The end of the period whose root first covered entry `index`.
-    pub async fn period_end_covering(&mut self, index: u64) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT min(period_end) FROM roots WHERE size > ?")
-                .bind(index as i64)
-                .fetch_one(&mut self.conn)
-                .await?,
-        )
-    }
 }
 
 impl WriteTx<'_> {
@@ -352,18 +329,21 @@ impl WriteTx<'_> {
         const ROWS_PER_STATEMENT: usize = 4096;
         // In key order: a B-tree takes sorted keys page by page, random
         // ones page after scattered page.
-        let mut keys: Vec<(i64, i64)> = publication
+        let mut keys: Vec<(i64, i64, i64)> = publication
             .record_keys
             .iter()
             .enumerate()
-            .map(|(offset, key)| (*key, (publication.first_index + offset as u64) as i64))
+            .map(|(offset, key)| {
+                let idx = (publication.first_index + offset as u64) as i64;
+                (idx >> EPOCH_SHIFT, *key, idx)
+            })
             .collect();
         keys.sort_unstable();
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let mut insert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO receipt_keys (record_key, idx) ");
-            insert.push_values(chunk, |mut row, (key, idx)| {
-                row.push_bind(key).push_bind(idx);
+                QueryBuilder::<Sqlite>::new("INSERT INTO receipt_keys (epoch, record_key, idx) ");
+            insert.push_values(chunk, |mut row, (epoch, key, idx)| {
+                row.push_bind(epoch).push_bind(key).push_bind(idx);
             });
             insert.build().execute(&mut *self.tx).await?;
         }
