@@ -171,8 +171,9 @@ struct ServeArgs {
     /// Seconds a connection may send nothing (slow headers, idle keep-alive) before it is closed.
     #[arg(long, env = "LUCENT_READ_TIMEOUT", default_value_t = 10)]
     read_timeout: u64,
-    /// Seconds a request may take before the answer is 503.
-    #[arg(long, env = "LUCENT_REQUEST_TIMEOUT", default_value_t = 30)]
+    /// Seconds a request may take before the answer is 503; less than
+    /// --read-timeout, whose clock also runs while an answer is prepared.
+    #[arg(long, env = "LUCENT_REQUEST_TIMEOUT", default_value_t = 8)]
     request_timeout: u64,
     /// For tests and demos only: a clock stopped at this RFC 3339 instant.
     #[arg(long, env = "LUCENT_FROZEN_CLOCK", hide = true)]

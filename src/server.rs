@@ -52,6 +52,12 @@ pub enum ServeError {
          (an origin is fixed when its log is created)"
     )]
     OriginMismatch { found: String, given: String },
+    #[error(
+        "--request-timeout ({request:?}) must be shorter than --read-timeout ({read:?}): a connection's \
+         read clock also runs while its answer is prepared, so a longer request would be cut off \
+         without an answer instead of getting a 503"
+    )]
+    Timeouts { request: Duration, read: Duration },
     #[error("listening on {address}: {source}")]
     Listen {
         address: String,
@@ -75,6 +81,13 @@ pub async fn start(
     config: ServeConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServeError> {
+    let read = config.connection_limits.read_timeout;
+    if config.request_timeout >= read {
+        return Err(ServeError::Timeouts {
+            request: config.request_timeout,
+            read,
+        });
+    }
     let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
     if data_dir.key.name() != config.origin {
         return Err(ServeError::OriginMismatch {

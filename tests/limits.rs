@@ -31,6 +31,7 @@ async fn a_client_that_trickles_its_headers_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path(), ORIGIN, Period::DAY);
     config.connection_limits.read_timeout = Duration::from_millis(300);
+    config.request_timeout = Duration::from_millis(200);
     let server = TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00 UTC))).await;
     let mut stream = TcpStream::connect(server.running().address).await.unwrap();
     stream
@@ -43,6 +44,54 @@ async fn a_client_that_trickles_its_headers_is_cut_off() {
     assert!(started.elapsed() < Duration::from_secs(10));
     // The server still serves others.
     assert_eq!(server.get_json("/healthz").await.0, 200);
+    server.stop().await;
+}
+
+/// A request that takes longer than the request timeout is answered 503
+/// with Retry-After, before the read timeout could cut its connection; a
+/// configuration where it could not be is refused.
+#[tokio::test]
+async fn a_slow_request_gets_503_before_its_connection_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), ORIGIN, Period::DAY);
+    config.connection_limits.read_timeout = Duration::from_millis(1500);
+    config.request_timeout = Duration::from_millis(1500);
+    let refused = lucent::server::start(
+        config.clone(),
+        std::sync::Arc::new(ManualClock::new(datetime!(2026-11-27 12:00 UTC))),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(lucent::server::ServeError::Timeouts { .. })),
+        "a request timeout as long as the read timeout is refused"
+    );
+    config.request_timeout = Duration::from_millis(500);
+    let server = TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00 UTC))).await;
+    // Hold SQLite's write lock: the report waits for the writer.
+    let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
+    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let response = server
+        .client
+        .post(format!("{}/v1/reports", server.base))
+        .header("content-type", "application/json")
+        .body(common::report(&common::nonce(), 1))
+        .send()
+        .await
+        .expect("an answer, not a closed connection");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    drop(blocker);
     server.stop().await;
 }
 

@@ -38,7 +38,7 @@ pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
             max_connections: 512,
             read_timeout: std::time::Duration::from_secs(10),
         },
-        request_timeout: std::time::Duration::from_secs(30),
+        request_timeout: std::time::Duration::from_secs(8),
     }
 }
 
