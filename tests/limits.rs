@@ -67,15 +67,8 @@ async fn a_slow_request_gets_503_before_its_connection_is_cut() {
     );
     config.request_timeout = Duration::from_millis(500);
     let server = TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00 UTC))).await;
-    // Hold SQLite's write lock: the report waits for the writer.
-    let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    // The report waits for the writer.
+    let lock = common::WriteLock::hold(dir.path()).await;
     let response = server
         .client
         .post(format!("{}/v1/reports", server.base))
@@ -90,8 +83,7 @@ async fn a_slow_request_gets_503_before_its_connection_is_cut() {
         response.headers()["content-type"],
         "application/problem+json"
     );
-    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
-    drop(blocker);
+    lock.release().await;
     server.stop().await;
 }
 

@@ -272,15 +272,8 @@ async fn a_full_queue_answers_503() {
     let server = std::sync::Arc::new(
         TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00:00 UTC))).await,
     );
-    // Hold SQLite's write lock, so the writer blocks on its next batch.
-    let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    // The writer blocks on its next batch.
+    let lock = common::WriteLock::hold(dir.path()).await;
     let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..12 {
         let (server, answers) = (server.clone(), answers.clone());
@@ -312,8 +305,7 @@ async fn a_full_queue_answers_503() {
         assert_eq!(retry_after.as_deref(), Some("1"));
         refused += 1;
     }
-    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
-    drop(blocker);
+    lock.release().await;
     let mut accepted = 0;
     while accepted < 3 {
         let (status, _) = answered.recv().await.unwrap();

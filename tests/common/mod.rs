@@ -174,3 +174,26 @@ pub fn report(nonce: &str, tokens: u64) -> String {
 pub fn nonce() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// SQLite's write lock on the database in `dir`, held by another
+/// connection until [`WriteLock::release`]: the writer blocks on its next
+/// write.
+pub struct WriteLock(sqlx::SqliteConnection);
+
+impl WriteLock {
+    pub async fn hold(dir: &Path) -> WriteLock {
+        let url = format!("sqlite://{}", dir.join("lucent.db").display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        WriteLock(conn)
+    }
+
+    pub async fn release(mut self) {
+        sqlx::query("ROLLBACK").execute(&mut self.0).await.unwrap();
+    }
+}
