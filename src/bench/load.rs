@@ -162,11 +162,13 @@ pub async fn run(base: &str, target: Target, load: Load, duration: Duration) -> 
                 .collect();
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut scheduled = started;
-            while scheduled < deadline {
-                ticks.tick().await;
+            loop {
+                // The instant the tick was due, even if it fires late.
+                let scheduled = ticks.tick().await.into_std();
+                if scheduled >= deadline {
+                    break;
+                }
                 let _ = starts.send(scheduled).await;
-                scheduled += interval;
             }
             starts.close();
             for worker in workers {
