@@ -236,6 +236,24 @@ async fn three_days_of_roots_receipts_and_the_chain() {
 
 /// The only checkpoint the server signs is the daily root: nothing it
 /// answers during a day names the tree that day is building.
+/// The write-ahead log holds pages in commit order, that is in arrival
+/// order: a publication empties it before the writer takes anything else.
+#[tokio::test]
+async fn a_publication_leaves_an_empty_write_ahead_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-24 06:00:00 UTC));
+    let server = TestServer::start(config(dir.path(), ORIGIN, Period::DAY), clock).await;
+    for i in 0..20 {
+        assert_eq!(server.post(report(&nonce(), i)).await.0, 202);
+    }
+    let wal = dir.path().join("lucent.db-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    server.set_time(datetime!(2026-11-25 00:00:00 UTC)).await;
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    assert_eq!(all_entries(&server).await.len(), 20);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn no_answer_during_a_day_reveals_the_growing_tree() {
     let dir = tempfile::tempdir().unwrap();

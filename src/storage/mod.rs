@@ -31,6 +31,8 @@ pub enum StorageError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the database holds invalid data: {0}")]
     Corrupt(String),
+    #[error("the write-ahead log could not be emptied: a checkpoint stayed busy")]
+    WalBusy,
 }
 
 impl From<sqlx::Error> for StorageError {
