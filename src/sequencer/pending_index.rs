@@ -15,6 +15,8 @@ use std::sync::RwLock;
 use lucent_core::Hash;
 use lucent_core::record::{Day, Deployment};
 
+use super::record_key;
+
 /// Where to look for a pending record: its day, and the first bytes of its
 /// deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,9 +38,9 @@ impl PendingLocation {
 
 #[derive(Default)]
 struct Locations {
-    by_key: HashMap<u64, PendingLocation>,
+    by_key: HashMap<i64, PendingLocation>,
     /// The rare records whose key another record already has.
-    collisions: Vec<(u64, PendingLocation)>,
+    collisions: Vec<(i64, PendingLocation)>,
 }
 
 /// The index; shared by the writer, which changes it, and the API.
@@ -47,16 +49,12 @@ pub struct PendingIndex {
     locations: RwLock<Locations>,
 }
 
-fn key(record_hash: &Hash) -> u64 {
-    u64::from_be_bytes(record_hash.0[..8].try_into().expect("8 bytes"))
-}
-
 impl PendingIndex {
     /// Adds records that are now pending (committed).
     pub fn insert(&self, records: impl IntoIterator<Item = (Hash, PendingLocation)>) {
         let mut locations = self.locations.write().expect("not poisoned");
         for (hash, location) in records {
-            let key = key(&hash);
+            let key = record_key(&hash);
             match locations.by_key.get(&key) {
                 None => {
                     locations.by_key.insert(key, location);
@@ -71,7 +69,7 @@ impl PendingIndex {
     /// Where a pending record with this hash may be; none if no pending
     /// record can have it.
     pub fn candidates(&self, record_hash: &Hash) -> Vec<PendingLocation> {
-        let key = key(record_hash);
+        let key = record_key(record_hash);
         let locations = self.locations.read().expect("not poisoned");
         let first = locations.by_key.get(&key).copied();
         first

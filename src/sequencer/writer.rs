@@ -297,8 +297,8 @@ impl Writer {
         // one atomic, durable transaction.
         let mut published = HashMap::new();
         if published_today {
+            let size = self.tree.size();
             for p in &records {
-                let size = self.tree.size();
                 if let Some(stored) = published_record(&self.read, size, day, &p.deployment).await?
                 {
                     published.insert(p.deployment.0.0, stored);
