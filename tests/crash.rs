@@ -109,14 +109,8 @@ async fn every_promise_survives_random_kills() {
         .max()
         .unwrap();
     let latest = loop {
-        let root: serde_json::Value = client
-            .get(format!("{}/v1/roots/latest", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, root) = server.get_json(&client, "/v1/roots/latest").await;
+        assert!(root.is_object(), "a JSON answer: {root}");
         if root["period_end"]
             .as_str()
             .is_some_and(|end| end >= last.as_str())
@@ -129,17 +123,10 @@ async fn every_promise_survives_random_kills() {
     let mut hashes = HashSet::new();
     let mut start = 0;
     while start < size {
-        let page: serde_json::Value = client
-            .get(format!(
-                "{}/v1/entries?start={start}&limit=1000",
-                server.base
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (status, page) = server
+            .get_json(&client, &format!("/v1/entries?start={start}&limit=1000"))
+            .await;
+        assert_eq!(status, 200, "{page}");
         for entry in page["entries"].as_array().unwrap() {
             let parsed =
                 lucent_core::record::Entry::parse(entry["entry"].as_str().unwrap().as_bytes())
@@ -156,14 +143,8 @@ async fn every_promise_survives_random_kills() {
         );
     }
     // And the whole log passes the third-party audit.
-    let log_info: serde_json::Value = client
-        .get(format!("{}/v1/log", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, log_info) = server.get_json(&client, "/v1/log").await;
+    assert_eq!(status, 200, "{log_info}");
     let key =
         lucent_core::note::VerifierKey::parse(log_info["verifier_key"].as_str().unwrap()).unwrap();
     let options = lucent::cli::verify::VerifyOptions {

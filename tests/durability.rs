@@ -91,17 +91,9 @@ async fn every_acknowledged_report_survives_sigkill() {
     for (body, promise) in &acknowledged {
         // The restarted server knows it is pending (its index of pending
         // records is made again from the database)...
-        let receipt = client
-            .get(format!(
-                "{}/v1/receipts/{}",
-                restarted.base,
-                promise["record_hash"].as_str().unwrap()
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(receipt.status(), 404);
-        let problem: serde_json::Value = receipt.json().await.unwrap();
+        let receipt = format!("/v1/receipts/{}", promise["record_hash"].as_str().unwrap());
+        let (status, problem) = restarted.get_json(&client, &receipt).await;
+        assert_eq!(status, 404);
         assert_eq!(
             problem["publish_after"], promise["publish_after"],
             "{problem}"

@@ -234,8 +234,6 @@ async fn three_days_of_roots_receipts_and_the_chain() {
     server.stop().await;
 }
 
-/// The only checkpoint the server signs is the daily root: nothing it
-/// answers during a day names the tree that day is building.
 /// The write-ahead log holds pages in commit order, that is in arrival
 /// order: a publication empties it before the writer takes anything else.
 #[tokio::test]
@@ -254,6 +252,8 @@ async fn a_publication_leaves_an_empty_write_ahead_log() {
     server.stop().await;
 }
 
+/// The only checkpoint the server signs is the daily root: nothing it
+/// answers during a day names the tree that day is building.
 #[tokio::test]
 async fn no_answer_during_a_day_reveals_the_growing_tree() {
     let dir = tempfile::tempdir().unwrap();

@@ -120,6 +120,22 @@ pub struct ChildServer {
     pub stderr: PathBuf,
 }
 
+impl ChildServer {
+    /// GET `path`: the status and the JSON body (null if there is none).
+    pub async fn get_json(&self, client: &reqwest::Client, path: &str) -> (u16, serde_json::Value) {
+        let response = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
 pub fn spawn_binary(data_dir: &Path, extra: &[&str], stderr: &Path) -> ChildServer {
     spawn_binary_logging(data_dir, extra, stderr, "info")
 }
