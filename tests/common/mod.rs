@@ -84,25 +84,11 @@ impl TestServer {
             .send()
             .await
             .unwrap();
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        status_and_json(response).await
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        get_json(&self.client, &self.base, path).await
     }
 
     pub async fn stop(mut self) {
@@ -123,17 +109,22 @@ pub struct ChildServer {
 impl ChildServer {
     /// GET `path`: the status and the JSON body (null if there is none).
     pub async fn get_json(&self, client: &reqwest::Client, path: &str) -> (u16, serde_json::Value) {
-        let response = client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        get_json(client, &self.base, path).await
     }
+}
+
+/// GET `base` + `path`: the status and the JSON body.
+async fn get_json(client: &reqwest::Client, base: &str, path: &str) -> (u16, serde_json::Value) {
+    status_and_json(client.get(format!("{base}{path}")).send().await.unwrap()).await
+}
+
+/// A response's status and JSON body (null if there is none).
+async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
 
 pub fn spawn_binary(data_dir: &Path, extra: &[&str], stderr: &Path) -> ChildServer {
