@@ -269,51 +269,66 @@ async fn a_full_queue_answers_503() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path(), ORIGIN, Period::DAY);
     config.queue_capacity = 2;
-    let server = std::sync::Arc::new(
-        TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00:00 UTC))).await,
-    );
+    let server =
+        TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00:00 UTC))).await;
     // The writer blocks on its next batch.
     let lock = common::WriteLock::hold(dir.path()).await;
-    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
-    for _ in 0..12 {
-        let (server, answers) = (server.clone(), answers.clone());
-        tokio::spawn(async move {
-            let response = server
-                .client
-                .post(format!("{}/v1/reports", server.base))
-                .header("content-type", "application/json")
-                .body(report(&common::nonce(), 1))
-                .send()
-                .await
-                .unwrap();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned());
-            let _ = answers.send((response.status().as_u16(), retry_after));
+    // Fill the writer's batch and its queue: queue reports until one is
+    // refused on the spot. (How many the writer took into its batch before
+    // it blocked depends on timing; a refusal means the queue is full.)
+    let sequencer = server.running().sequencer.clone();
+    let mut queued = Vec::new();
+    loop {
+        let sequencer = sequencer.clone();
+        let body = report(&common::nonce(), 1);
+        let mut submission = Box::pin(async move {
+            let report = lucent_core::record::Report::parse(body.as_bytes()).unwrap();
+            sequencer.submit(report).await
         });
+        // One poll queues the report, or finds the queue full.
+        let first_poll = tokio::select! {
+            biased;
+            answer = &mut submission => Some(answer),
+            () = std::future::ready(()) => None,
+        };
+        match first_poll {
+            None => queued.push(submission),
+            Some(Err(lucent::sequencer::SubmitError::Saturated)) => break,
+            Some(other) => {
+                panic!("only a refusal can answer while the writer is blocked: {other:?}")
+            }
+        }
+        assert!(queued.len() <= 2048, "the queue never filled");
     }
-    // At most three reports are in the writer or its queue: the others are
-    // refused while the lock is held.
-    let mut refused = 0;
-    while refused < 9 {
-        let (status, retry_after) = answered.recv().await.unwrap();
+    // The writer stops only once every handle to its queue is dropped.
+    drop(sequencer);
+    // While it stays full, every report over HTTP is refused at once.
+    for _ in 0..5 {
+        let response = server
+            .client
+            .post(format!("{}/v1/reports", server.base))
+            .header("content-type", "application/json")
+            .body(report(&common::nonce(), 1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
         assert_eq!(
-            status, 503,
-            "only refusals can answer while the writer is blocked"
+            response.headers()["content-type"],
+            "application/problem+json"
         );
-        assert_eq!(retry_after.as_deref(), Some("1"));
-        refused += 1;
     }
     lock.release().await;
-    let mut accepted = 0;
-    while accepted < 3 {
-        let (status, _) = answered.recv().await.unwrap();
-        assert_eq!(status, 202);
-        accepted += 1;
+    for submission in &mut queued {
+        let promised = submission.await.expect("a queued report is stored");
+        assert_eq!(
+            promised.outcome.kind,
+            lucent::sequencer::OutcomeKind::Accepted
+        );
     }
-    assert_eq!(stored(&dir).await.len(), 3);
-    std::sync::Arc::into_inner(server).unwrap().stop().await;
+    assert_eq!(stored(&dir).await.len(), queued.len());
+    server.stop().await;
 }
 
 /// With periods shorter than a day, a deployment's report may already be
