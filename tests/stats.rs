@@ -235,3 +235,78 @@ async fn totals_beyond_64_bits_are_exact() {
     );
     server.stop().await;
 }
+
+/// Periods of an hour: a day's totals add up over its publications, and
+/// its deployments count once in the windows. A log published before
+/// `day_totals` existed gets the table filled at its next start, with the
+/// same stats.
+#[tokio::test]
+async fn day_totals_add_up_over_periods_and_are_filled_after_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let hour = Period::from_seconds(3600).unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-20 06:00:00 UTC));
+    let server = TestServer::start(config(dir.path(), ORIGIN, hour), clock.clone()).await;
+    let [a, b, c] = std::array::from_fn(|_| nonce());
+    post_on(
+        &server,
+        datetime!(2026-11-20 06:10:00 UTC),
+        &[body(&a, "1.0.0", 1, 2, 3), body(&b, "1.0.0", 10, 20, 30)],
+    )
+    .await;
+    post_on(
+        &server,
+        datetime!(2026-11-20 09:10:00 UTC),
+        &[body(&c, "1.1.0", 100, 200, 300)],
+    )
+    .await;
+    post_on(
+        &server,
+        datetime!(2026-11-21 09:10:00 UTC),
+        &[body(&a, "1.1.0", 1000, 2000, 3000)],
+    )
+    .await;
+    server.set_time(datetime!(2026-11-21 10:00:00 UTC)).await;
+    let published = stats(&server).await;
+    assert_eq!(published["size"], 4);
+    assert_eq!(published["day"], "2026-11-21");
+    assert_eq!(
+        days_with_reports(&published, "2026-11-20"),
+        [("2026-11-20".to_owned(), 3), ("2026-11-21".to_owned(), 1)]
+    );
+    assert_eq!(
+        published["active_deployments"],
+        json!({"last_1_day": 1, "last_7_days": 3, "last_30_days": 3})
+    );
+    assert_eq!(
+        published["versions"],
+        json!([
+            {"version": "1.0.0", "deployments": 2},
+            {"version": "1.1.0", "deployments": 2},
+        ])
+    );
+    assert_eq!(
+        published["totals"],
+        json!({"tokens_created": "1111", "tokens_detokenized": "2222", "grants_issued": "3333"})
+    );
+    server.stop().await;
+
+    // What a database migrated from before day_totals looks like.
+    let db = dir.path().join(lucent::storage::DATABASE_FILE);
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}",
+        db.display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM day_totals")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    <sqlx::SqliteConnection as sqlx::Connection>::close(conn)
+        .await
+        .unwrap();
+
+    let server = TestServer::start(config(dir.path(), ORIGIN, hour), clock).await;
+    assert_eq!(stats(&server).await, published);
+    server.stop().await;
+}

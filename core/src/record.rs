@@ -734,6 +734,46 @@ pub fn day_and_deployment(bytes: &[u8]) -> Result<(Day, Deployment), ParseError>
     Ok((day, Deployment(deployment)))
 }
 
+/// The version of canonical record (or entry) bytes, which both end
+/// `,"version":"…"}`, read there without parsing the rest.
+pub fn version_of(bytes: &[u8]) -> Result<ProductVersion, ParseError> {
+    const KEY: &[u8] = b",\"version\":\"";
+    let body = bytes.strip_suffix(b"\"}").ok_or(ParseError::NotCanonical)?;
+    let at = body
+        .windows(KEY.len())
+        .rposition(|w| w == KEY)
+        .ok_or(ParseError::NotCanonical)?;
+    std::str::from_utf8(&body[at + KEY.len()..])
+        .ok()
+        .and_then(|text| ProductVersion::parse(text).ok())
+        .ok_or(ParseError::NotCanonical)
+}
+
+/// The counts of canonical record (or entry) bytes, `[tokens_created,
+/// tokens_detokenized, grants_issued]`, read where canonical bytes put
+/// them (after `deployment`, and `prev` in an entry) without parsing the
+/// rest.
+pub fn counts_of(bytes: &[u8]) -> Result<[Count; 3], ParseError> {
+    fn count(rest: &mut &[u8], key: &[u8]) -> Option<Count> {
+        let value = rest.strip_prefix(key)?;
+        let digits = value.iter().take_while(|b| b.is_ascii_digit()).count();
+        let count = Count::parse_json(std::str::from_utf8(&value[..digits]).ok()?).ok()?;
+        *rest = &value[digits..];
+        Some(count)
+    }
+    let read = || {
+        let mut rest = bytes.get(DEPLOYMENT_BYTES.end..)?;
+        let grants = count(&mut rest, b"\",\"grants_issued\":")?;
+        if let Some(after_prev) = rest.strip_prefix(b",\"prev\":\"") {
+            rest = after_prev.get(65..)?;
+        }
+        let created = count(&mut rest, b",\"schema\":1,\"tokens_created\":")?;
+        let detokenized = count(&mut rest, b",\"tokens_detokenized\":")?;
+        Some([created, detokenized, grants])
+    };
+    read().ok_or(ParseError::NotCanonical)
+}
+
 /// Publishes one period's records, given as the bytes [`Record::to_bytes`]
 /// made: orders them by `deployment` (so the log says nothing of arrival
 /// order) and chains each to the one before, starting from `prev`, the leaf
@@ -929,6 +969,15 @@ mod tests {
                 day_and_deployment(&record.to_bytes()),
                 Ok((record.day, record.deployment))
             );
+            assert_eq!(version_of(&entry.bytes), Ok(record.version.clone()));
+            let counts = [
+                record.tokens_created,
+                record.tokens_detokenized,
+                record.grants_issued,
+            ];
+            assert_eq!(counts_of(&entry.bytes), Ok(counts));
+            assert_eq!(counts_of(&record.to_bytes()), Ok(counts));
+            assert_eq!(version_of(&record.to_bytes()), Ok(record.version.clone()));
             prev = entry.leaf_hash;
         }
         assert_eq!(
@@ -936,6 +985,14 @@ mod tests {
             Err(ParseError::NotCanonical)
         );
         assert_eq!(day_and_deployment(b"{}"), Err(ParseError::NotCanonical));
+        for bad in [
+            &b"{}"[..],
+            b"{\"version\":\"1.0.0\"}",
+            b",\"version\":\"1.0\"}",
+        ] {
+            assert_eq!(version_of(bad), Err(ParseError::NotCanonical));
+            assert_eq!(counts_of(bad), Err(ParseError::NotCanonical));
+        }
     }
 
     #[test]

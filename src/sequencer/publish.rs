@@ -7,14 +7,18 @@ use std::collections::BTreeMap;
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::merkle::CompactRange;
-use lucent_core::record::{ParseError, chain_records};
+use lucent_core::record::{Day, ParseError, chain_records};
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
 use super::writer::{StartupError, Writer};
 use crate::datadir::{SignedState, write_state};
 use crate::period::{day_closed_by, instant};
+use crate::storage::stats::DayTotals;
 use crate::storage::tiles::split_hashes;
 use crate::storage::{Publication, RootRow, StorageError};
+
+/// Entries read at a time while filling `day_totals` after an upgrade.
+const COUNT_CHUNK: u64 = 10_000;
 
 /// Why a period could not be closed.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,40 @@ impl From<PublishError> for StartupError {
 }
 
 impl Writer {
+    /// Fills `day_totals` from the entries it does not count yet: once,
+    /// after the migration that made the table, on a log published before.
+    pub(super) async fn count_day_totals(&mut self) -> Result<(), StorageError> {
+        let size = self.tree.size();
+        let mut counted = self.store.day_totals_count().await?;
+        if counted == size {
+            return Ok(());
+        }
+        tracing::info!(
+            entries = size - counted,
+            "counting the published entries' totals, once"
+        );
+        let mut days: BTreeMap<Day, DayTotals> = BTreeMap::new();
+        while counted < size {
+            let chunk = self
+                .read
+                .entries(counted, size.min(counted + COUNT_CHUNK))
+                .await?;
+            if chunk.is_empty() {
+                return Err(StorageError::Corrupt(format!(
+                    "entry {counted} is missing below the published size {size}"
+                )));
+            }
+            for stored in chunk {
+                DayTotals::add_to_day(&mut days, &stored.entry)
+                    .map_err(|e| StorageError::Corrupt(format!("entry {}: {e}", stored.index)))?;
+                counted += 1;
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        tx.add_day_totals(&days).await?;
+        tx.commit().await
+    }
+
     /// Closes every period that has ended by the writer's clock, in order.
     pub(super) async fn publish_due(&mut self) -> Result<(), PublishError> {
         loop {
@@ -70,6 +108,7 @@ impl Writer {
             last_leaf: self.last_leaf,
             record_keys: Vec::new(),
             grown: BTreeMap::new(),
+            day_totals: BTreeMap::new(),
         };
         // Page by page in primary-key order, which is deployment order: each
         // page holds the keys that follow the page before, and chaining
@@ -101,6 +140,7 @@ impl Writer {
             last_leaf,
             record_keys,
             grown,
+            day_totals,
         } = growth;
         let mut tiles = Vec::with_capacity(grown.len());
         for ((level, index), hashes) in grown {
@@ -148,6 +188,7 @@ impl Writer {
             first_index,
             record_keys: &record_keys,
             tiles: &tiles,
+            day_totals: &day_totals,
             root: &root_row,
             later_pending,
         })
@@ -199,12 +240,17 @@ struct Growth {
     record_keys: Vec<i64>,
     /// Tile hashes formed by the new leaves, by tile, in position order.
     grown: BTreeMap<(u8, u64), Vec<(u8, Hash)>>,
+    /// The new entries' totals, by day.
+    day_totals: BTreeMap<Day, DayTotals>,
 }
 
 impl Growth {
     /// Chains a page of records after the last entry and appends them to
     /// the tree; returns the entries' bytes.
     fn chain(&mut self, records: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, ParseError> {
+        for record in &records {
+            DayTotals::add_to_day(&mut self.day_totals, record)?;
+        }
         let entries = chain_records(self.last_leaf, records)?;
         for entry in &entries {
             let grown = &mut self.grown;

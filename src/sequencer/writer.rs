@@ -166,6 +166,7 @@ impl Writer {
             pending: Arc::default(),
         };
         writer.index_pending().await?;
+        writer.count_day_totals().await?;
         writer.publish_due().await?;
         let sequencer = Sequencer {
             queue,

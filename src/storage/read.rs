@@ -1,9 +1,13 @@
 //! The read side: a pool of read-only connections. It sees only committed
 //! data, and the API above it serves only what a signed root covers.
 
+use std::collections::BTreeMap;
+
+use lucent_core::record::Day;
 use sqlx::SqlitePool;
 
 use super::Result;
+use super::stats::{DayTotals, DayTotalsRow};
 
 /// The log's identity, written once at creation.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -70,6 +74,52 @@ impl ReadStore {
         )
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    /// The latest root and the totals of every day, as of one snapshot.
+    pub async fn latest_root_with_day_totals(
+        &self,
+    ) -> Result<(Option<RootRow>, BTreeMap<Day, DayTotals>)> {
+        let mut tx = self.pool.begin().await?;
+        let root = sqlx::query_as(
+            "SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let rows: Vec<DayTotalsRow> = sqlx::query_as(
+            "SELECT day, reports, tokens_created, tokens_detokenized, grants_issued FROM day_totals",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let days = rows
+            .into_iter()
+            .map(DayTotals::from_row)
+            .collect::<Result<_>>()?;
+        Ok((root, days))
+    }
+
+    /// Where the runs of entries published for days from `first_day` on
+    /// begin and end: the size before them, then the size of each root up
+    /// to the one ending `period_end`.
+    pub async fn sizes_since_day(&self, first_day: &str, period_end: i64) -> Result<Vec<u64>> {
+        let before: Option<i64> = sqlx::query_scalar(
+            "SELECT size FROM roots WHERE day < ? ORDER BY period_end DESC LIMIT 1",
+        )
+        .bind(first_day)
+        .fetch_optional(&self.pool)
+        .await?;
+        let sizes: Vec<i64> = sqlx::query_scalar(
+            "SELECT size FROM roots WHERE day >= ? AND period_end <= ? ORDER BY period_end",
+        )
+        .bind(first_day)
+        .bind(period_end)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(std::iter::once(before.unwrap_or(0))
+            .chain(sizes)
+            .map(|size| size as u64)
+            .collect())
     }
 
     pub async fn roots(&self) -> Result<Vec<RootRow>> {
@@ -158,6 +208,19 @@ impl ReadStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(stored_entries(rows))
+    }
+
+    /// Entries `start..end` in no particular order, joined by newlines
+    /// (canonical entries hold none): one row through sqlx, not one each.
+    pub async fn entries_joined(&self, start: u64, end: u64) -> Result<Vec<u8>> {
+        let joined: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT group_concat(entry, x'0a') FROM entries WHERE idx >= ? AND idx < ?",
+        )
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(joined.unwrap_or_default())
     }
 
     /// Entries below `end` whose deployment starts with `prefix` (2 to 8

@@ -1,17 +1,18 @@
 //! The write side: only the sequencer holds a [`WriteStore`], so SQLite sees
 //! one writer and never answers "database is locked".
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures_util::TryStreamExt;
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
-use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, day_and_deployment};
+use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, Day, day_and_deployment};
 
 use super::checkpointer::Checkpointer;
 use super::read::{LogInfo, RootRow};
+use super::stats::{DayTotals, DayTotalsRow};
 use super::{Result, StorageError};
 
 /// The one write connection.
@@ -69,6 +70,8 @@ pub struct Publication<'a> {
     /// The record key of each entry, in entry order.
     pub record_keys: &'a [i64],
     pub tiles: &'a [(u8, u64, Vec<u8>)],
+    /// The published entries' totals, by their day.
+    pub day_totals: &'a BTreeMap<Day, DayTotals>,
     pub root: &'a RootRow,
     /// Whether records of later periods are pending (and must stay).
     pub later_pending: bool,
@@ -155,6 +158,15 @@ impl WriteStore {
         )
         .fetch_optional(&mut self.conn)
         .await?)
+    }
+
+    /// The entries `day_totals` counts: the published size, unless the
+    /// table is new and still to be filled.
+    pub async fn day_totals_count(&mut self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(reports), 0) FROM day_totals")
+            .fetch_one(&mut self.conn)
+            .await?;
+        Ok(count as u64)
     }
 
     /// The entry with the highest index, and the number of entries.
@@ -244,6 +256,39 @@ impl WriteStore {
 impl WriteTx<'_> {
     pub async fn commit(self) -> Result<()> {
         Ok(self.tx.commit().await?)
+    }
+
+    /// Adds to each day's row of `day_totals`: a day can take several
+    /// publications when the period is shorter than a day.
+    pub async fn add_day_totals(&mut self, days: &BTreeMap<Day, DayTotals>) -> Result<()> {
+        for (day, added) in days {
+            let day = day.to_string();
+            let row: Option<DayTotalsRow> = sqlx::query_as(
+                "SELECT day, reports, tokens_created, tokens_detokenized, grants_issued \
+                 FROM day_totals WHERE day = ?",
+            )
+            .bind(&day)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+            let mut sum = match row {
+                Some(row) => DayTotals::from_row(row)?.1,
+                None => DayTotals::default(),
+            };
+            sum.add(added);
+            sqlx::query(
+                "INSERT OR REPLACE INTO day_totals \
+                 (day, reports, tokens_created, tokens_detokenized, grants_issued) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&day)
+            .bind(sum.reports as i64)
+            .bind(sum.totals.tokens_created.to_string())
+            .bind(sum.totals.tokens_detokenized.to_string())
+            .bind(sum.totals.grants_issued.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
     }
 
     pub async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
@@ -366,6 +411,7 @@ impl WriteTx<'_> {
                 .execute(&mut *self.tx)
                 .await?;
         }
+        self.add_day_totals(publication.day_totals).await?;
         let root = publication.root;
         // Usually nothing later is pending (the writer publishes a period
         // before it accepts anything after it), and a DELETE without WHERE
