@@ -15,7 +15,7 @@ use crate::datadir::{SignedState, write_state};
 use crate::period::{day_closed_by, instant};
 use crate::storage::stats::DayTotals;
 use crate::storage::tiles::split_hashes;
-use crate::storage::{Publication, RootRow, StorageError};
+use crate::storage::{Publication, RootRow, StorageError, split_entries};
 
 /// Entries read at a time while filling `day_totals` after an upgrade.
 const COUNT_CHUNK: u64 = 10_000;
@@ -67,20 +67,21 @@ impl Writer {
         );
         let mut days: BTreeMap<Day, DayTotals> = BTreeMap::new();
         while counted < size {
-            let chunk = self
-                .read
-                .entries(counted, size.min(counted + COUNT_CHUNK))
-                .await?;
-            if chunk.is_empty() {
+            let end = size.min(counted + COUNT_CHUNK);
+            let joined = self.read.entries_joined(counted, end).await?;
+            let mut entries = 0;
+            for entry in split_entries(&joined) {
+                DayTotals::add_to_day(&mut days, entry).map_err(|e| {
+                    StorageError::Corrupt(format!("an entry of {counted}..{end}: {e}"))
+                })?;
+                entries += 1;
+            }
+            if entries != end - counted {
                 return Err(StorageError::Corrupt(format!(
-                    "entry {counted} is missing below the published size {size}"
+                    "entries {counted}..{end} are missing below the published size {size}"
                 )));
             }
-            for stored in chunk {
-                DayTotals::add_to_day(&mut days, &stored.entry)
-                    .map_err(|e| StorageError::Corrupt(format!("entry {}: {e}", stored.index)))?;
-                counted += 1;
-            }
+            counted = end;
         }
         let mut tx = self.store.begin().await?;
         tx.add_day_totals(&days).await?;

@@ -15,7 +15,9 @@ use std::time::Duration;
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use read::{LogInfo, ReadStore, RootRow, SchemaColumn, SchemaTable, StoredEntry};
+pub use read::{
+    LogInfo, ReadStore, RootRow, SchemaColumn, SchemaTable, StoredEntry, split_entries,
+};
 pub use write::{Conflict, NewPending, Publication, WriteStore, WriteTx};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

@@ -212,6 +212,7 @@ impl ReadStore {
 
     /// Entries `start..end` in no particular order, joined by newlines
     /// (canonical entries hold none): one row through sqlx, not one each.
+    /// [`split_entries`] takes them apart.
     pub async fn entries_joined(&self, start: u64, end: u64) -> Result<Vec<u8>> {
         let joined: Option<Vec<u8>> = sqlx::query_scalar(
             "SELECT group_concat(entry, x'0a') FROM entries WHERE idx >= ? AND idx < ?",
@@ -308,6 +309,13 @@ impl ReadStore {
 }
 
 /// Rows of (idx, entry) as stored entries.
+/// The entries of [`ReadStore::entries_joined`].
+pub fn split_entries(joined: &[u8]) -> impl Iterator<Item = &[u8]> {
+    joined
+        .split(|b| *b == b'\n')
+        .filter(|entry| !entry.is_empty())
+}
+
 fn stored_entries(rows: Vec<(i64, Vec<u8>)>) -> Vec<StoredEntry> {
     rows.into_iter()
         .map(|(idx, entry)| StoredEntry {

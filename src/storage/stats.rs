@@ -19,7 +19,7 @@ use time::Duration;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use super::{ReadStore, Result, StorageError};
+use super::{ReadStore, Result, StorageError, split_entries};
 use crate::period::{day_of, instant};
 
 /// The widest window over which active deployments and versions in use are
@@ -161,9 +161,7 @@ trait EntrySource {
 impl EntrySource for ReadStore {
     async fn sorted_chunk(&self, start: u64, end: u64) -> Result<Vec<Counted>> {
         let joined = self.entries_joined(start, end).await?;
-        let mut chunk = joined
-            .split(|b| *b == b'\n')
-            .filter(|entry| !entry.is_empty())
+        let mut chunk = split_entries(&joined)
             .map(Counted::parse)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StorageError::Corrupt(format!("an entry of {start}..{end}: {e}")))?;
