@@ -99,8 +99,8 @@ enum Command {
         prepared: Prepared,
         reply: oneshot::Sender<Result<Outcome, SubmitError>>,
     },
-    /// Answered once every earlier command is done and every period that
-    /// has ended is published.
+    /// Answered once every earlier command is done, every period that has
+    /// ended is published, and the write-ahead log emptied after it.
     Sync(oneshot::Sender<()>),
 }
 
@@ -153,7 +153,8 @@ impl Sequencer {
     }
 
     /// Waits until the writer has done everything queued before, including
-    /// publishing every period that has ended by the writer's clock.
+    /// publishing every period that has ended by the writer's clock and
+    /// emptying the write-ahead log after it.
     pub async fn sync(&self) {
         let (reply, done) = oneshot::channel();
         if self.queue.send(Command::Sync(reply)).await.is_ok() {

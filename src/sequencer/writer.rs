@@ -10,7 +10,7 @@ use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::CompactRange;
 use lucent_core::note::SigningKey;
 use lucent_core::record::{Day, Deployment, Entry, day_and_deployment, record_hash};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::pending_index::{PendingIndex, PendingLocation};
 use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError};
@@ -84,6 +84,9 @@ pub struct Writer {
     pub(super) expected: Option<SignedState>,
     /// Where each pending record is, by record hash.
     pub(super) pending: Arc<PendingIndex>,
+    /// Answers when the write-ahead log is empty again after the last
+    /// publication.
+    pub(super) emptying: Option<oneshot::Receiver<()>>,
 }
 
 impl Writer {
@@ -164,6 +167,7 @@ impl Writer {
             last_end,
             expected,
             pending: Arc::default(),
+            emptying: None,
         };
         writer.index_pending().await?;
         writer.count_day_totals().await?;
@@ -267,6 +271,11 @@ impl Writer {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 let _ = reply.send(answer);
             }
+        }
+        if !syncs.is_empty()
+            && let Some(emptying) = self.emptying.take()
+        {
+            let _ = emptying.await;
         }
         for reply in syncs {
             let _ = reply.send(());

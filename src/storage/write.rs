@@ -39,9 +39,6 @@ pub struct Conflict {
 /// of migrations/0003_epoch_indexes.sql and of the queries that use it).
 const EPOCH_SHIFT: u32 = 20;
 
-/// Times the writer tries to empty the write-ahead log after a publication.
-const TRUNCATE_ATTEMPTS: usize = 50;
-
 /// Records read from `pending` at once while publishing.
 const PAGE_RECORDS: i64 = 8192;
 
@@ -90,22 +87,11 @@ impl WriteStore {
         }
     }
 
-    /// Copies the write-ahead log into the database and empties it. Run
-    /// after each publication: the log's frames are in commit order, which
-    /// is arrival order, and should not outlive the period.
-    pub async fn checkpoint(&mut self) -> Result<()> {
-        // SQLite gives up at once (busy = 1) while the checkpoint task
-        // holds the checkpoint lock; that task's checkpoints are short.
-        for _ in 0..TRUNCATE_ATTEMPTS {
-            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-                .fetch_one(&mut self.conn)
-                .await?;
-            if busy == 0 {
-                return Ok(());
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        Err(StorageError::WalBusy)
+    /// Has the write-ahead log copied into the database and emptied, on the
+    /// checkpoint connection while the writer goes on; the answer comes
+    /// when it is done. Run after each publication.
+    pub fn empty_wal(&self) -> tokio::sync::oneshot::Receiver<()> {
+        self.checkpointer.empty()
     }
 
     /// Replaces the connection with a new one. After a failed write (a full
