@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, config, nonce};
+use common::{TestServer, config, connect_database, nonce};
 use futures_util::StreamExt;
 use lucent::clock::ManualClock;
 use lucent::period::Period;
@@ -291,13 +291,7 @@ async fn day_totals_add_up_over_periods_and_are_filled_after_an_upgrade() {
     server.stop().await;
 
     // What a database migrated from before day_totals looks like.
-    let db = dir.path().join(lucent::storage::DATABASE_FILE);
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
-        "sqlite://{}",
-        db.display()
-    ))
-    .await
-    .unwrap();
+    let mut conn = connect_database(dir.path()).await;
     sqlx::query("DELETE FROM day_totals")
         .execute(&mut conn)
         .await

@@ -182,6 +182,14 @@ pub fn nonce() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A connection of the test's own to the database in `dir`.
+pub async fn connect_database(dir: &Path) -> sqlx::SqliteConnection {
+    let url = format!("sqlite://{}", dir.join("lucent.db").display());
+    <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap()
+}
+
 /// SQLite's write lock on the database in `dir`, held by another
 /// connection until [`WriteLock::release`]: the writer blocks on its next
 /// write.
@@ -189,10 +197,7 @@ pub struct WriteLock(sqlx::SqliteConnection);
 
 impl WriteLock {
     pub async fn hold(dir: &Path) -> WriteLock {
-        let url = format!("sqlite://{}", dir.join("lucent.db").display());
-        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
+        let mut conn = connect_database(dir).await;
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut conn)
             .await
