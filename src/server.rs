@@ -121,7 +121,7 @@ pub async fn start(
         stats: Default::default(),
     });
     spawn_forgetting(&state);
-    spawn_stats_warmup(&state);
+    spawn_stats_refresh(&state);
     let acceptor = TcpListener::bind(config.listen.clone())
         .into_acceptor()
         .await
@@ -160,13 +160,20 @@ pub async fn start(
     })
 }
 
-/// Computes the stats once at start, so that the first visitor of a large
-/// log does not wait for the scan of every entry.
-fn spawn_stats_warmup(state: &AppState) {
+/// Computes the stats at start and after each new root, so that visitors
+/// seldom wait for them: on a large log they read the whole 30-day window.
+/// Ends when the writer stops.
+fn spawn_stats_refresh(state: &AppState) {
     let (stats, read) = (state.stats.clone(), state.read.clone());
+    let mut published = state.sequencer.published();
     tokio::spawn(async move {
-        if let Err(e) = stats.get(&read).await {
-            tracing::warn!(error = %e, "computing the stats at start");
+        loop {
+            if let Err(e) = stats.get(&read).await {
+                tracing::warn!(error = %e, "computing the stats");
+            }
+            if published.changed().await.is_err() {
+                return;
+            }
         }
     });
 }

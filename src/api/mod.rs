@@ -39,7 +39,8 @@ pub struct AppState {
     pub origin: String,
     pub rate_limiter: Option<RateLimiter>,
     pub publish_period: Period,
-    /// `/v1/stats` and the pages' numbers, computed once per root.
+    /// `/v1/stats` and the pages' numbers, computed once per root, after
+    /// each new one (see `server::spawn_stats_refresh`).
     pub stats: Arc<StatsCache>,
 }
 

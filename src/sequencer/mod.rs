@@ -13,7 +13,7 @@ use lucent_core::Hash;
 use lucent_core::note::SigningKey;
 use lucent_core::promise::Promise;
 use lucent_core::record::{Day, Deployment, Report, record_hash};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
 use crate::period::day_of;
@@ -111,6 +111,7 @@ pub struct Sequencer {
     clock: Arc<dyn Clock>,
     key: Arc<SigningKey>,
     pending: Arc<PendingIndex>,
+    published: watch::Receiver<i64>,
 }
 
 impl Sequencer {
@@ -150,6 +151,12 @@ impl Sequencer {
                 tracing::error!(error = %e, "signing a promise");
                 SubmitError::Failed
             })
+    }
+
+    /// The end of the last period published (Unix seconds); it changes
+    /// with each new root, and the channel closes when the writer stops.
+    pub fn published(&self) -> watch::Receiver<i64> {
+        self.published.clone()
     }
 
     /// Waits until the writer has done everything queued before, including

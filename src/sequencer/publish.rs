@@ -219,6 +219,7 @@ impl Writer {
         self.last_leaf = last_leaf;
         self.tree = tree;
         self.last_end = period_end;
+        self.published.send_replace(period_end);
         tracing::info!(
             day = %root_row.day,
             size,

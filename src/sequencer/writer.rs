@@ -10,7 +10,7 @@ use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::CompactRange;
 use lucent_core::note::SigningKey;
 use lucent_core::record::{Day, Deployment, Entry, day_and_deployment, record_hash};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::pending_index::{PendingIndex, PendingLocation};
 use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError};
@@ -87,6 +87,8 @@ pub struct Writer {
     /// Answers when the write-ahead log is empty again after the last
     /// publication.
     pub(super) emptying: Option<oneshot::Receiver<()>>,
+    /// The end of the last period published, for whoever follows the roots.
+    pub(super) published: watch::Sender<i64>,
 }
 
 impl Writer {
@@ -168,6 +170,7 @@ impl Writer {
             expected,
             pending: Arc::default(),
             emptying: None,
+            published: watch::Sender::new(last_end),
         };
         writer.index_pending().await?;
         writer.count_day_totals().await?;
@@ -177,6 +180,7 @@ impl Writer {
             clock: writer.config.clock.clone(),
             key: writer.config.key.clone(),
             pending: writer.pending.clone(),
+            published: writer.published.subscribe(),
         };
         Ok((sequencer, tokio::spawn(writer.run(commands))))
     }

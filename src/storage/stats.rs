@@ -105,8 +105,6 @@ impl DayTotals {
 /// The aggregates of the log at one signed root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
-    /// The end of the root's period; `None` before the first root.
-    pub period_end: Option<i64>,
     /// The size of the root: the entries counted.
     pub size: u64,
     /// The day the root closes; `None` before the first root.
@@ -304,7 +302,6 @@ async fn compute(read: ReadStore) -> Result<Stats> {
     }
     let Some(root) = root else {
         return Ok(Stats {
-            period_end: None,
             size: 0,
             day: None,
             active: ActiveDeployments::default(),
@@ -329,7 +326,6 @@ async fn compute(read: ReadStore) -> Result<Stats> {
     windows.count(&read, &bounds, RUN_CHUNK).await?;
     let inception = day_of(instant(read.log_info().await?.inception));
     Ok(Stats {
-        period_end: Some(root.period_end),
         size,
         day: Some(day),
         active: windows.active(),
@@ -358,7 +354,17 @@ struct CacheState {
     latest: Option<Arc<Stats>>,
     /// The computation under way, and the root it started from. It runs in
     /// its own task, so a request that gives up waiting does not cancel it.
-    running: Option<(Option<i64>, JoinHandle<Result<Stats>>)>,
+    running: Option<(RootKey, JoinHandle<Result<Stats>>)>,
+}
+
+/// What the stats depend on in a root: its size and its day (a root of a
+/// period without reports moves the windows only if it closes a new day).
+type RootKey = (u64, Option<String>);
+
+impl Stats {
+    fn root_key(&self) -> RootKey {
+        (self.size, self.day.map(|day| day.to_string()))
+    }
 }
 
 impl StatsCache {
@@ -367,19 +373,33 @@ impl StatsCache {
         // One caller at a time waits for the computation; the others wait
         // for the lock, then find its result.
         let mut state = self.state.lock().await;
-        let period_end = read.latest_root().await?.map(|r| r.period_end);
-        if let Some(stats) = state.latest.as_ref().filter(|s| s.period_end == period_end) {
+        let root = read.latest_root().await?;
+        let key: RootKey = root.map_or((0, None), |r| (r.size as u64, Some(r.day)));
+        if let Some(stats) = state.latest.as_ref().filter(|s| s.root_key() == key) {
             return Ok(stats.clone());
         }
         if state
             .running
             .as_ref()
-            .is_none_or(|(started, _)| *started != period_end)
+            .is_none_or(|(started, _)| *started != key)
         {
             if let Some((_, outdated)) = state.running.take() {
                 outdated.abort();
             }
-            state.running = Some((period_end, tokio::spawn(compute(read.clone()))));
+            let read = read.clone();
+            state.running = Some((
+                key,
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    let stats = compute(read).await?;
+                    tracing::info!(
+                        size = stats.size,
+                        millis = started.elapsed().as_millis() as u64,
+                        "computed the stats"
+                    );
+                    Ok(stats)
+                }),
+            ));
         }
         let (_, computation) = state.running.as_mut().expect("running");
         let computed = computation.await;
