@@ -273,28 +273,31 @@ async fn a_full_queue_answers_503() {
         TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00:00 UTC))).await;
     // The writer blocks on its next batch.
     let lock = common::WriteLock::hold(dir.path()).await;
-    // Fill the writer's batch and its queue: queue reports until one is
-    // refused on the spot. (How many the writer took into its batch before
-    // it blocked depends on timing; a refusal means the queue is full.)
     let sequencer = server.running().sequencer.clone();
-    let mut queued = Vec::new();
-    loop {
+    let queue = |sequencer: &lucent::sequencer::Sequencer| {
         let sequencer = sequencer.clone();
         let body = report(&common::nonce(), 1);
-        let mut submission = Box::pin(async move {
+        Box::pin(async move {
             let report = lucent_core::record::Report::parse(body.as_bytes()).unwrap();
             sequencer.submit(report).await
-        });
-        // One poll queues the report, or finds the queue full.
-        let first_poll = tokio::select! {
-            biased;
-            answer = &mut submission => Some(answer),
-            () = std::future::ready(()) => None,
-        };
-        match first_poll {
-            None => queued.push(submission),
-            Some(Err(lucent::sequencer::SubmitError::Saturated)) => break,
-            Some(other) => {
+        })
+    };
+    // One report, and the writer takes it into a batch that blocks: until
+    // that batch fails or commits, the writer takes nothing more. (Filling
+    // the queue at once raced the writer taking reports out of it.)
+    let mut queued = vec![queue(&sequencer)];
+    let first_poll = futures_util::poll!(&mut queued[0]);
+    assert!(first_poll.is_pending(), "the report waits for the writer");
+    while sequencer.queued() > 0 {
+        tokio::task::yield_now().await;
+    }
+    // Then the queue fills: reports are queued until one is refused.
+    loop {
+        let mut submission = queue(&sequencer);
+        match futures_util::poll!(&mut submission) {
+            std::task::Poll::Pending => queued.push(submission),
+            std::task::Poll::Ready(Err(lucent::sequencer::SubmitError::Saturated)) => break,
+            std::task::Poll::Ready(other) => {
                 panic!("only a refusal can answer while the writer is blocked: {other:?}")
             }
         }

@@ -153,6 +153,11 @@ impl Sequencer {
             })
     }
 
+    /// Reports queued for the writer and not yet taken into a batch.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// The end of the last period published (Unix seconds); it changes
     /// with each new root, and the channel closes when the writer stops.
     pub fn published(&self) -> watch::Receiver<i64> {
