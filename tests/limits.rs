@@ -69,20 +69,7 @@ async fn a_slow_request_gets_503_before_its_connection_is_cut() {
     let server = TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00 UTC))).await;
     // The report waits for the writer.
     let lock = common::WriteLock::hold(dir.path()).await;
-    let response = server
-        .client
-        .post(format!("{}/v1/reports", server.base))
-        .header("content-type", "application/json")
-        .body(common::report(&common::nonce(), 1))
-        .send()
-        .await
-        .expect("an answer, not a closed connection");
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "1");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+    common::assert_saturated(&server.post_response(report(&nonce(), 1)).await);
     lock.release().await;
     server.stop().await;
 }

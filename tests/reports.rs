@@ -240,14 +240,7 @@ async fn the_rate_limit_answers_429_with_retry_after_and_spares_reads() {
         TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00:00 UTC))).await;
     assert_eq!(server.post(report(&common::nonce(), 1)).await.0, 202);
     assert_eq!(server.post(report(&common::nonce(), 1)).await.0, 202);
-    let response = server
-        .client
-        .post(format!("{}/v1/reports", server.base))
-        .header("content-type", "application/json")
-        .body(report(&common::nonce(), 1))
-        .send()
-        .await
-        .unwrap();
+    let response = server.post_response(report(&common::nonce(), 1)).await;
     assert_eq!(response.status().as_u16(), 429);
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
@@ -307,20 +300,7 @@ async fn a_full_queue_answers_503() {
     drop(sequencer);
     // While it stays full, every report over HTTP is refused at once.
     for _ in 0..5 {
-        let response = server
-            .client
-            .post(format!("{}/v1/reports", server.base))
-            .header("content-type", "application/json")
-            .body(report(&common::nonce(), 1))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 503);
-        assert_eq!(response.headers()["retry-after"], "1");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
+        common::assert_saturated(&server.post_response(report(&common::nonce(), 1)).await);
     }
     lock.release().await;
     for submission in &mut queued {

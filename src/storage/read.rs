@@ -57,6 +57,10 @@ pub struct SchemaColumn {
     pub primary_key: bool,
 }
 
+/// The latest signed root.
+const LATEST_ROOT: &str = "SELECT period_end, day, size, root_hash, checkpoint FROM roots \
+                           ORDER BY period_end DESC LIMIT 1";
+
 /// The read-only pool.
 #[derive(Clone)]
 pub struct ReadStore {
@@ -69,11 +73,9 @@ impl ReadStore {
     }
 
     pub async fn latest_root(&self) -> Result<Option<RootRow>> {
-        Ok(sqlx::query_as(
-            "SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(LATEST_ROOT)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// The latest root and the totals of every day, as of one snapshot.
@@ -81,11 +83,7 @@ impl ReadStore {
         &self,
     ) -> Result<(Option<RootRow>, BTreeMap<Day, DayTotals>)> {
         let mut tx = self.pool.begin().await?;
-        let root = sqlx::query_as(
-            "SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
+        let root = sqlx::query_as(LATEST_ROOT).fetch_optional(&mut *tx).await?;
         let rows: Vec<DayTotalsRow> = sqlx::query_as(
             "SELECT day, reports, tokens_created, tokens_detokenized, grants_issued FROM day_totals",
         )
@@ -308,7 +306,6 @@ impl ReadStore {
     }
 }
 
-/// Rows of (idx, entry) as stored entries.
 /// The entries of [`ReadStore::entries_joined`].
 pub fn split_entries(joined: &[u8]) -> impl Iterator<Item = &[u8]> {
     joined
@@ -316,6 +313,7 @@ pub fn split_entries(joined: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|entry| !entry.is_empty())
 }
 
+/// Rows of (idx, entry) as stored entries.
 fn stored_entries(rows: Vec<(i64, Vec<u8>)>) -> Vec<StoredEntry> {
     rows.into_iter()
         .map(|(idx, entry)| StoredEntry {

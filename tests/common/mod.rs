@@ -76,15 +76,18 @@ impl TestServer {
     }
 
     pub async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
-        let response = self
-            .client
+        status_and_json(self.post_response(body).await).await
+    }
+
+    /// A report's whole answer, headers included.
+    pub async fn post_response(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
             .post(format!("{}/v1/reports", self.base))
             .header("content-type", "application/json")
             .body(body)
             .send()
             .await
-            .unwrap();
-        status_and_json(response).await
+            .expect("an answer, not a closed connection")
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -180,6 +183,16 @@ pub fn report(nonce: &str, tokens: u64) -> String {
 /// A fresh random version-4 nonce.
 pub fn nonce() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A 503 that says to retry in a second, as problem+json.
+pub fn assert_saturated(response: &reqwest::Response) {
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
 }
 
 /// A connection of the test's own to the database in `dir`.
