@@ -2,6 +2,12 @@
 //! state file. A new log is created only in an empty (or absent) directory;
 //! a used directory with a missing part is refused, because going on would
 //! start a different log under the same name.
+//!
+//! While a log is being created its key is `new-log.key`; it becomes
+//! `log.key` only once the database and the state file exist. So a
+//! `log.key` without them is a lost database, never an interrupted
+//! creation, and is refused: a new database under that key would fork the
+//! log it signed.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -14,6 +20,8 @@ use lucent_core::note::SigningKey;
 use crate::storage::DATABASE_FILE;
 
 pub const KEY_FILE: &str = "log.key";
+/// The key of a log whose creation has not finished; see the module doc.
+pub const NEW_KEY_FILE: &str = "new-log.key";
 pub const STATE_FILE: &str = "signed-root";
 const STATE_HEADER: &str = "lucent-signed-root/v1";
 
@@ -28,6 +36,13 @@ pub enum DataDirError {
          Backups): creating it anew would start a different log"
     )]
     Missing { dir: PathBuf, missing: &'static str },
+    #[error(
+        "{dir} holds the signing key log.key but no database and no state file: that key has signed a log, \
+         and a new database under it would fork that log (two different histories under one key); refusing \
+         to start. Restore lucent.db and signed-root from your backup (see README, Backups). If this key has \
+         never signed anything and you placed it here to start a new log with it, rename it to new-log.key"
+    )]
+    KeyWithoutLog { dir: PathBuf },
     #[error("the signing key {path} is not valid: {reason}")]
     BadKey { path: PathBuf, reason: String },
     #[error("the state file {path} is not valid: {reason}")]
@@ -72,18 +87,26 @@ impl DataDir {
     /// Opens the data directory at `path`, creating a new log with a new key
     /// named `origin` if the directory is empty or absent.
     ///
-    /// A log is created in the order key, database, state file, and the
-    /// server accepts nothing before the state file exists. So a directory
-    /// with a key but no state file is a creation that was interrupted
-    /// (nothing was ever promised from it) and is finished; any other
+    /// A log is created in the order `new-log.key`, database, state file,
+    /// `log.key`, and the server accepts nothing before that. So a
+    /// directory with `new-log.key` is a creation that was interrupted
+    /// (nothing was ever signed under that key) and is finished; any
     /// missing part of a used directory is refused.
     pub fn open_or_create(path: &Path, origin: &str) -> Result<DataDir, DataDirError> {
-        fs::create_dir_all(path).map_err(io(path))?;
+        create_dir(path)?;
         let has = |name: &str| path.join(name).exists();
         let missing = |missing| DataDirError::Missing {
             dir: path.to_owned(),
             missing,
         };
+        if has(NEW_KEY_FILE) && !has(KEY_FILE) {
+            return Ok(DataDir {
+                path: path.to_owned(),
+                key: read_key(&path.join(NEW_KEY_FILE))?,
+                state: None,
+                created: true,
+            });
+        }
         if ![KEY_FILE, STATE_FILE, DATABASE_FILE]
             .iter()
             .any(|name| has(name))
@@ -99,39 +122,34 @@ impl DataDir {
         if !has(KEY_FILE) {
             return Err(missing("the signing key (log.key)"));
         }
-        if has(STATE_FILE) && !has(DATABASE_FILE) {
-            return Err(missing("the database (lucent.db)"));
+        match (has(DATABASE_FILE), has(STATE_FILE)) {
+            (false, false) => {
+                return Err(DataDirError::KeyWithoutLog {
+                    dir: path.to_owned(),
+                });
+            }
+            (false, true) => return Err(missing("the database (lucent.db)")),
+            (true, false) => return Err(missing("the state file (signed-root)")),
+            (true, true) => {}
         }
-        let key_path = path.join(KEY_FILE);
-        let key_text = fs::read_to_string(&key_path).map_err(io(&key_path))?;
-        let key = SigningKey::parse(key_text.trim_end()).map_err(|e| DataDirError::BadKey {
-            path: key_path.clone(),
-            reason: e.to_string(),
-        })?;
-        let created = !has(STATE_FILE);
-        let state = if created {
-            None
-        } else {
-            read_state(&path.join(STATE_FILE))?
-        };
         Ok(DataDir {
             path: path.to_owned(),
-            key,
-            state,
-            created,
+            key: read_key(&path.join(KEY_FILE))?,
+            state: read_state(&path.join(STATE_FILE))?,
+            created: false,
         })
     }
 
     /// Starts a new log with a given key in an empty or absent directory.
     /// The database and the state file follow when the server starts.
     pub fn create_with_key(path: &Path, key: SigningKey) -> Result<DataDir, DataDirError> {
-        fs::create_dir_all(path).map_err(io(path))?;
+        create_dir(path)?;
         if fs::read_dir(path).map_err(io(path))?.next().is_some() {
             return Err(DataDirError::Foreign {
                 dir: path.to_owned(),
             });
         }
-        let key_path = path.join(KEY_FILE);
+        let key_path = path.join(NEW_KEY_FILE);
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -149,10 +167,14 @@ impl DataDir {
         })
     }
 
-    /// Completes the creation of a log once its database exists.
+    /// Completes the creation of a log once its database exists: the state
+    /// file, then the key under its final name.
     pub fn finish_creation(&mut self) -> Result<(), DataDirError> {
         if self.created {
             write_state(&self.path, None)?;
+            let (staged, key) = (self.path.join(NEW_KEY_FILE), self.path.join(KEY_FILE));
+            fs::rename(&staged, &key).map_err(io(&key))?;
+            sync_dir(&self.path)?;
             self.created = false;
         }
         Ok(())
@@ -187,7 +209,30 @@ pub fn write_state(dir: &Path, state: Option<&SignedState>) -> Result<(), DataDi
         .map_err(io(&tmp))?;
     let target = dir.join(STATE_FILE);
     fs::rename(&tmp, &target).map_err(io(&target))?;
+    sync_dir(dir)
+}
+
+/// Makes `path` and any missing parent, readable by their owner only.
+fn create_dir(path: &Path) -> Result<(), DataDirError> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(io(path))
+}
+
+/// Makes the renames in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), DataDirError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+fn read_key(path: &Path) -> Result<SigningKey, DataDirError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    SigningKey::parse(text.trim_end()).map_err(|e| DataDirError::BadKey {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 fn read_state(path: &Path) -> Result<Option<SignedState>, DataDirError> {

@@ -119,8 +119,10 @@ pub async fn start(
         rate_limiter,
         publish_period: config.publish_period,
         stats: Default::default(),
+        report_counts: Default::default(),
     });
     spawn_forgetting(&state);
+    spawn_report_count_log(&state);
     spawn_stats_refresh(&state);
     let acceptor = TcpListener::bind(config.listen.clone())
         .into_acceptor()
@@ -174,6 +176,20 @@ fn spawn_stats_refresh(state: &AppState) {
             if published.changed().await.is_err() {
                 return;
             }
+        }
+    });
+}
+
+/// Logs the counts of answered reports once a minute.
+fn spawn_report_count_log(state: &Arc<AppState>) {
+    let state = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            state.report_counts.log();
         }
     });
 }

@@ -79,16 +79,16 @@ async fn the_vector_log_is_reproduced_byte_for_byte() {
         ] {
             assert_eq!(promise[field], report[field], "{field}");
         }
-        // Before publication the receipt says "pending" and when.
-        let (status, pending) = server
-            .get_json(&format!(
-                "/v1/receipts/{}",
-                report["record_hash"].as_str().unwrap()
-            ))
-            .await;
-        assert_eq!(status, 404);
-        assert!(pending["detail"].as_str().unwrap().contains("pending"));
-        assert_eq!(pending["publish_after"], report["publish_after"]);
+        // Before publication a pending record's receipt is, status and
+        // body, the answer for a record never received: nobody can poll a
+        // guessed record to learn whether or when a deployment reported.
+        let receipt = |hash: &str| format!("/v1/receipts/{hash}");
+        let pending = fetch_bytes(&server, &receipt(report["record_hash"].as_str().unwrap())).await;
+        assert_eq!(pending.0, 404);
+        assert_eq!(
+            pending,
+            fetch_bytes(&server, &receipt(&"0".repeat(64))).await
+        );
     }
     server.set_time(datetime!(2026-11-27 00:00:00 UTC)).await;
 
@@ -250,6 +250,95 @@ async fn a_publication_leaves_an_empty_write_ahead_log() {
     assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
     assert_eq!(all_entries(&server).await.len(), 20);
     server.stop().await;
+}
+
+/// Deleted pending records are overwritten, not just unlinked (SPEC
+/// section 2): after a publication, the database file, its free pages and
+/// its write-ahead log, read as raw bytes, hold no record of the period and
+/// name none of its deployments outside the published entries. The files
+/// are readable by their owner only.
+#[tokio::test]
+async fn after_a_publication_no_byte_of_the_files_holds_a_pending_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-24 06:00:00 UTC));
+    let server = TestServer::start(config(dir.path(), ORIGIN, Period::DAY), clock).await;
+    let mut promises = Vec::new();
+    for i in 0..300 {
+        let (status, promise) = server.post(report(&nonce(), i)).await;
+        assert_eq!(status, 202);
+        promises.push(promise);
+    }
+    server.set_time(datetime!(2026-11-25 06:00:00 UTC)).await;
+    // The next day's reports are pending, as they may be.
+    for i in 0..20 {
+        assert_eq!(server.post(report(&nonce(), i)).await.0, 202);
+    }
+    assert_eq!(all_entries(&server).await.len(), 300);
+
+    let files: Vec<(String, Vec<u8>)> = ["lucent.db", "lucent.db-wal", "lucent.db-shm"]
+        .into_iter()
+        .map(|name| {
+            let path = dir.path().join(name);
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(&path).unwrap().permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+            (name.to_owned(), std::fs::read(path).unwrap())
+        })
+        .collect();
+    let count = |haystack: &[u8], needle: &[u8]| {
+        haystack
+            .windows(needle.len())
+            .filter(|window| *window == needle)
+            .count()
+    };
+    for promise in &promises {
+        let record = promise["record"].as_str().unwrap().as_bytes();
+        let deployment = promise["deployment"].as_str().unwrap();
+        let raw = hex::decode(deployment).unwrap();
+        for (name, bytes) in &files {
+            assert_eq!(count(bytes, record), 0, "{name} holds a pending record");
+            assert_eq!(count(bytes, &raw), 0, "{name} holds a pending key");
+            // Once, in its entry.
+            let published = usize::from(name == "lucent.db");
+            assert_eq!(
+                count(bytes, deployment.as_bytes()),
+                published,
+                "{name} names {deployment} outside its entry"
+            );
+        }
+    }
+    assert_free_pages_are_zero(&files[0].1);
+    server.stop().await;
+}
+
+/// Every page on SQLite's free list holds nothing but zeros (and, on a
+/// trunk page, the list itself).
+fn assert_free_pages_are_zero(db: &[u8]) {
+    let be32 = |at: usize| u32::from_be_bytes(db[at..at + 4].try_into().unwrap()) as usize;
+    let page_size = match u16::from_be_bytes([db[16], db[17]]) {
+        1 => 65_536,
+        size => usize::from(size),
+    };
+    let page = |number: usize| &db[(number - 1) * page_size..number * page_size];
+    let (mut trunk, mut free) = (be32(32), 0);
+    while trunk != 0 {
+        let start = (trunk - 1) * page_size;
+        let leaves = be32(start + 4);
+        let list_end = 8 + 4 * leaves;
+        assert!(
+            page(trunk)[list_end..].iter().all(|b| *b == 0),
+            "trunk page {trunk}"
+        );
+        for leaf in 0..leaves {
+            let number = be32(start + 8 + 4 * leaf);
+            assert!(page(number).iter().all(|b| *b == 0), "free page {number}");
+        }
+        free += 1 + leaves;
+        trunk = be32(start);
+    }
+    assert_eq!(free, be32(36), "the free list's length");
+    assert!(free > 0, "the pending pages were freed");
 }
 
 /// The only checkpoint the server signs is the daily root: nothing it

@@ -106,6 +106,63 @@ async fn a_missing_key_or_database_is_refused() {
     );
 }
 
+/// A key alone has signed a log (its database and state file were lost or
+/// not copied): a new database under it would fork that log.
+#[tokio::test]
+async fn a_key_without_its_log_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        datetime!(2026-11-24 08:00 UTC),
+        2,
+        datetime!(2026-11-25 00:00 UTC),
+    )
+    .await;
+    let alone = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("log.key"), alone.path().join("log.key")).unwrap();
+    let message = refusal(conf(alone.path()), datetime!(2026-11-25 08:00 UTC)).await;
+    assert!(
+        message.contains("holds the signing key log.key but no database and no state file"),
+        "{message}"
+    );
+    assert!(message.contains("would fork that log"), "{message}");
+    assert!(message.contains("rename it to new-log.key"), "{message}");
+    assert_eq!(
+        std::fs::read_dir(alone.path()).unwrap().count(),
+        1,
+        "nothing was created beside the key"
+    );
+    // A database without its state file is refused too.
+    std::fs::remove_file(dir.path().join("signed-root")).unwrap();
+    let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
+    assert!(
+        message.contains("the state file (signed-root) is missing"),
+        "{message}"
+    );
+}
+
+/// A key placed as `new-log.key` (or left so by a creation that was
+/// interrupted) starts a new log under that key.
+#[tokio::test]
+async fn a_new_log_key_starts_a_log_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = lucent_core::note::SigningKey::generate(ORIGIN, &mut rand::rng()).unwrap();
+    std::fs::write(
+        dir.path().join("new-log.key"),
+        format!("{}\n", key.to_private_text()),
+    )
+    .unwrap();
+    let server = TestServer::start(
+        conf(dir.path()),
+        ManualClock::new(datetime!(2026-11-24 08:00 UTC)),
+    )
+    .await;
+    assert_eq!(server.running().verifier_key, key.verifier_key());
+    server.stop().await;
+    assert!(dir.path().join("log.key").exists());
+    assert!(!dir.path().join("new-log.key").exists());
+}
+
 #[tokio::test]
 async fn a_restored_backup_behind_the_signed_root_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -231,6 +231,32 @@ async fn a_chunked_body_over_the_limit_is_refused() {
     server.stop().await;
 }
 
+/// A declared length over the limit is refused before any of the body
+/// arrives: a slow sender does not hold the request until it times out.
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    let mut stream = tokio::net::TcpStream::connect(server.running().address)
+        .await
+        .unwrap();
+    let head = "POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Content-Length: 99999999999\r\n\r\n{\"nonce\"";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The body never comes; the answer must not wait for the request
+    // timeout (8 s), after which it would be a 503.
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(4), stream.read(&mut answer))
+        .await
+        .expect("an answer before the body or the request timeout")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(stored(&dir).await.is_empty());
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn the_rate_limit_answers_429_with_retry_after_and_spares_reads() {
     let dir = tempfile::tempdir().unwrap();

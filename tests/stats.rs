@@ -80,6 +80,7 @@ async fn stats_count_published_entries_exactly() {
             "active_deployments": {"last_1_day": 0, "last_7_days": 0, "last_30_days": 0},
             "reports_per_day": [],
             "versions": [],
+            "unlisted_versions": 0,
             "totals": {"tokens_created": "0", "tokens_detokenized": "0", "grants_issued": "0"},
         })
     );

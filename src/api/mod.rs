@@ -1,10 +1,11 @@
 //! The HTTP interface: routes, the OpenAPI description, and the middleware
-//! that logs requests (without addresses or headers) and limits the rate of
-//! reports per client address.
+//! that logs requests (without addresses or headers; reports only as counts)
+//! and limits the rate of reports per client address.
 
 mod problem;
 mod rate_limit;
 mod reads;
+mod report_counts;
 mod reports;
 mod stats;
 mod tiles;
@@ -24,6 +25,7 @@ pub use problem::{ApiError, Problem};
 pub use rate_limit::{RateLimiter, TrustedProxies};
 pub(crate) use reads::{EntriesPage, EntryBody, entries_by_deployment, entry_body};
 pub use reads::{LogBody, ReceiptBody, RootBody};
+pub use report_counts::ReportCounts;
 pub use reports::{MAX_BODY, PromiseBody};
 
 use crate::period::Period;
@@ -42,6 +44,15 @@ pub struct AppState {
     /// `/v1/stats` and the pages' numbers, computed once per root, after
     /// each new one (see `server::spawn_stats_refresh`).
     pub stats: Arc<StatsCache>,
+    /// Answers to reports, logged as counts (see `server::spawn_report_count_log`).
+    pub report_counts: ReportCounts,
+}
+
+impl Drop for AppState {
+    /// The counts of the last minute, when the server stops.
+    fn drop(&mut self) {
+        self.report_counts.log();
+    }
 }
 
 type Apis = (
@@ -65,9 +76,36 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
     )
     .description(
         "A transparent telemetry log: daily usage reports kept in an append-only Merkle-tree \
-         log with signed daily roots. Errors are RFC 9457 `application/problem+json`.",
+         log with signed daily roots. Errors are RFC 9457 `application/problem+json`. \
+         `x-max-answer-bytes` on a read operation is the largest answer it ever gives.",
     )
 }
+
+/// The largest answer of each read operation, in bytes: no request makes
+/// the server send more than a bounded amount (SPEC section 7). Published
+/// as `x-max-answer-bytes` in the OpenAPI description. An entry is at most
+/// about 420 bytes (three 20-digit version numbers, a 20-byte pre-release,
+/// three 16-digit counts).
+const MAX_ANSWER_BYTES: &[(&str, u64)] = &[
+    ("health", 16),
+    ("getLog", 4 << 10),
+    ("getCheckpoint", 4 << 10),
+    ("getLatestRoot", 4 << 10),
+    ("getRootOfDay", 4 << 10),
+    // 1 000 roots or entries a page.
+    ("listRoots", 1 << 20),
+    ("listEntries", 1 << 20),
+    ("listDeploymentEntries", 1 << 20),
+    ("getEntry", 4 << 10),
+    // At most 64 hashes; a receipt holds them twice, with an entry and a checkpoint.
+    ("getInclusionProof", 8 << 10),
+    ("getConsistencyProof", 8 << 10),
+    ("getReceipt", 16 << 10),
+    // A line a day since the log began (about 40 bytes), and at most 100 versions.
+    ("getStats", 1 << 20),
+    ("getHashTile", 8 << 10),
+    ("getEntryBundle", 128 << 10),
+];
 
 /// The whole OpenAPI description, as served at `/openapi.json` and
 /// committed under `openapi/`: the operations plus the C2SP tile paths,
@@ -78,6 +116,12 @@ pub fn openapi_json() -> String {
         serde_json::from_str(&openapi_service().spec()).expect("poem-openapi writes JSON");
     let paths = spec["paths"].as_object_mut().expect("a paths object");
     paths.extend(tiles::openapi_paths());
+    for operation in paths.values_mut().filter_map(|path| path.get_mut("get")) {
+        let id = &operation["operationId"];
+        if let Some((_, limit)) = MAX_ANSWER_BYTES.iter().find(|(name, _)| id == name) {
+            operation["x-max-answer-bytes"] = (*limit).into();
+        }
+    }
     serde_json::to_string_pretty(&spec).expect("JSON serializes") + "\n"
 }
 
@@ -90,6 +134,7 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> impl Endpoint<Out
     let writes = rate_limit::Limit {
         state: state.clone(),
     };
+    let logged = state.clone();
     Route::new()
         .nest("/", crate::pages::index_or(api.with(writes)))
         .at(
@@ -113,7 +158,7 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> impl Endpoint<Out
         .with(Cors::new())
         .around(move |next, request| with_timeout(next, request, request_timeout))
         .catch_all_error(problem::into_problem)
-        .around(log_request)
+        .around(move |next, request| log_request(next, request, logged.clone()))
 }
 
 /// Answers 503 to a request that takes longer than `limit`.
@@ -130,15 +175,25 @@ async fn with_timeout<E: Endpoint>(
 
 /// Logs method, route, status and duration: never the client's address,
 /// a header, or the path's variable parts (a path can name a deployment).
-async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
+/// Reports are counted instead (see [`ReportCounts`]).
+async fn log_request<E: Endpoint>(
+    next: E,
+    request: Request,
+    state: Arc<AppState>,
+) -> poem::Result<Response> {
     let started = Instant::now();
     let method = request.method().clone();
+    let is_report = method == poem::http::Method::POST && request.uri().path() == "/v1/reports";
     let route = route_label(request.uri().path());
     let response = next
         .call(request)
         .await
         .map(IntoResponse::into_response)
         .unwrap_or_else(|e| e.into_response());
+    if is_report {
+        state.report_counts.count(response.status().as_u16());
+        return Ok(response);
+    }
     tracing::info!(
         %method,
         route,

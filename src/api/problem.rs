@@ -28,9 +28,6 @@ pub struct Problem {
     /// For 409: the promise the server gave for the deployment's first report of the day.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promise: Option<super::reports::PromiseBody>,
-    /// For a pending receipt: when the covering root will be signed (RFC 3339).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub publish_after: Option<String>,
 }
 
 /// Every error an endpoint can answer with.
@@ -54,8 +51,6 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("{0}")]
     NotFound(String),
-    #[error("the record is pending: it will be published after {publish_after}")]
-    Pending { publish_after: String },
     #[error("{0}")]
     BadRequest(String),
     #[error("an internal error occurred")]
@@ -73,7 +68,7 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotFound(_) | ApiError::Pending { .. } => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,10 +95,6 @@ impl ApiError {
             },
             promise: match self {
                 ApiError::Conflict(promise) => Some((**promise).clone()),
-                _ => None,
-            },
-            publish_after: match self {
-                ApiError::Pending { publish_after } => Some(publish_after.clone()),
                 _ => None,
             },
         }
@@ -159,7 +150,6 @@ pub async fn into_problem(error: poem::Error) -> Response {
         detail,
         field: None,
         promise: None,
-        publish_after: None,
     };
     problem_response(&problem, None)
 }
@@ -180,7 +170,7 @@ impl ProblemSet for ReadProblems {
         ),
         (
             404,
-            "Nothing published answers this request (a receipt may say \"pending\").",
+            "Nothing published answers this request (a pending record's receipt too).",
         ),
         (500, "An internal error; details are logged, not sent."),
         (503, "The request took too long; see Retry-After."),

@@ -106,8 +106,13 @@ pub struct ConsistencyProofBody {
     pub proof: Vec<String>,
 }
 
-/// Most entries one request returns.
+/// Most entries or roots one request returns.
 const MAX_PAGE: u32 = 1000;
+
+/// The page size asked for, 100 by default, within 1 to [`MAX_PAGE`].
+fn page_limit(asked: Option<u32>) -> u32 {
+    asked.unwrap_or(100).clamp(1, MAX_PAGE)
+}
 
 pub(crate) fn entry_body(stored: crate::storage::StoredEntry) -> Result<EntryBody, ApiError> {
     Ok(EntryBody {
@@ -135,8 +140,15 @@ impl From<RootRow> for RootBody {
 
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> ApiError {
-        tracing::error!(error = %e, "storage");
-        ApiError::Internal
+        match e {
+            StorageError::OutOfRange(n) => {
+                ApiError::BadRequest(format!("{n} is larger than any index or size of a log"))
+            }
+            e => {
+                tracing::error!(error = %e, "storage");
+                ApiError::Internal
+            }
+        }
     }
 }
 
@@ -167,8 +179,9 @@ pub(crate) async fn entries_by_deployment(
             "a prefix is 2 to 8 lowercase hex digits".into(),
         ));
     }
-    let limit = limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = page_limit(limit);
     let size = published_size(state).await?;
+    let after = after.map(|after| after.min(size));
     let stored = state
         .read
         .entries_by_deployment(prefix, after, size, limit)
@@ -213,13 +226,19 @@ impl ReadsApi {
         }))
     }
 
-    /// Every signed root, oldest first.
+    /// The signed roots, oldest first: at most `limit` (1000) from root
+    /// number `start` (0, the first root). A full page may have more after
+    /// it: ask again from `start` + its length.
     #[oai(path = "/v1/roots", method = "get", operation_id = "listRoots")]
     async fn roots(
         &self,
         state: Data<&Arc<AppState>>,
+        start: Query<Option<u64>>,
+        limit: Query<Option<u32>>,
     ) -> Result<Json<Vec<RootBody>>, Problems<ReadProblems>> {
-        let roots = state.read.roots().await?;
+        let start = start.0.unwrap_or(0);
+        let limit = page_limit(Some(limit.0.unwrap_or(MAX_PAGE)));
+        let roots = state.read.roots(start, limit).await?;
         Ok(Json(roots.into_iter().map(RootBody::from).collect()))
     }
 
@@ -260,10 +279,12 @@ impl ReadsApi {
         start: Query<Option<u64>>,
         limit: Query<Option<u32>>,
     ) -> Result<Json<EntriesPage>, Problems<ReadProblems>> {
-        let start = start.0.unwrap_or(0);
-        let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE);
         let size = published_size(&state).await?;
-        let end = start.saturating_add(u64::from(limit)).min(size);
+        // Never past the published size, which SQLite's integers can hold.
+        let start = start.0.unwrap_or(0).min(size);
+        let end = start
+            .saturating_add(u64::from(page_limit(limit.0)))
+            .min(size);
         let stored = state.read.entries(start, end).await?;
         let entries = stored
             .into_iter()
@@ -389,22 +410,6 @@ impl ReadsApi {
         let wanted = Hash::from_hex(&record_hash_hex.0)
             .map_err(|_| ApiError::BadRequest("a record hash is 64 lowercase hex digits".into()))?;
         let read = &state.read;
-        // Pending first: a publication that commits between the two
-        // lookups then moves the record to where the second one looks.
-        for candidate in state.sequencer.pending_candidates(&wanted) {
-            let records = read
-                .pending_records(&candidate.day.to_string(), &candidate.deployment_prefix)
-                .await?;
-            if let Some((_, end)) = records
-                .iter()
-                .find(|(record, _)| record_hash(record) == wanted)
-            {
-                return Err(ApiError::Pending {
-                    publish_after: rfc3339(*end),
-                }
-                .into());
-            }
-        }
         let found = read
             .entries_by_record_key(record_key(&wanted))
             .await?
@@ -413,8 +418,11 @@ impl ReadsApi {
                 let entry = Entry::parse(&stored.entry).ok()?;
                 (record_hash(&entry.record.to_bytes()) == wanted).then_some(stored)
             });
+        // A pending record gets the same answer as one never received, so
+        // that nobody can poll a guessed record to learn whether, or when,
+        // a deployment reported (SPEC section 5).
         let Some(stored) = found else {
-            return Err(ApiError::NotFound("no record with this hash is stored".into()).into());
+            return Err(ApiError::NotFound("no published record has this hash".into()).into());
         };
         let root = read.first_root_covering(stored.index).await?;
         let root = root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;

@@ -73,7 +73,16 @@ impl Payload for ReportBody {
 impl ParsePayload for ReportBody {
     const IS_REQUIRED: bool = true;
 
-    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        // A declared length over the limit is refused before any byte of the
+        // body arrives: a slow sender would otherwise hold the request until
+        // it times out.
+        let declared = request
+            .header(poem::http::header::CONTENT_LENGTH)
+            .and_then(|length| length.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > MAX_BODY as u64) {
+            return Err(ApiError::BodyTooLarge { limit: MAX_BODY }.into());
+        }
         let bytes = body
             .take()?
             .into_bytes_limit(MAX_BODY)

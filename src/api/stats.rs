@@ -27,8 +27,10 @@ pub struct StatsBody {
     pub reports_per_day: Vec<DayReportsBody>,
     /// Versions in use: for each version, the distinct deployments that reported it in the 30
     /// days ending on `day` (a deployment that changed version in that time counts under each).
-    /// Most used first; versions no deployment reported in that time are left out.
+    /// Most used first, at most 100; versions no deployment reported in that time are left out.
     pub versions: Vec<VersionUseBody>,
+    /// How many less used versions are in use beyond the 100 listed (anyone can invent a version).
+    pub unlisted_versions: u64,
     /// Sums over every published entry.
     pub totals: TotalsBody,
 }
@@ -101,6 +103,7 @@ impl From<&Stats> for StatsBody {
                     deployments: *deployments,
                 })
                 .collect(),
+            unlisted_versions: stats.unlisted_versions,
             totals: TotalsBody {
                 tokens_created: stats.totals.tokens_created.to_string(),
                 tokens_detokenized: stats.totals.tokens_detokenized.to_string(),

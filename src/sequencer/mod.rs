@@ -3,7 +3,6 @@
 //! period. Everything that changes the log goes through its queue, so
 //! SQLite sees one writer and the order of events is the queue's order.
 
-mod pending_index;
 mod publish;
 mod writer;
 
@@ -17,9 +16,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
 use crate::period::day_of;
-use pending_index::PendingIndex;
-
-pub use pending_index::PendingLocation;
 pub use publish::record_key;
 pub use writer::{StartupError, Writer, WriterConfig};
 
@@ -110,7 +106,6 @@ pub struct Sequencer {
     queue: mpsc::Sender<Command>,
     clock: Arc<dyn Clock>,
     key: Arc<SigningKey>,
-    pending: Arc<PendingIndex>,
     published: watch::Receiver<i64>,
 }
 
@@ -137,11 +132,6 @@ impl Sequencer {
             false => self.sign(outcome.day, outcome.record_hash)?,
         };
         Ok(Promised { outcome, promise })
-    }
-
-    /// Where a pending record with this hash may be (see [`PendingIndex`]).
-    pub fn pending_candidates(&self, record_hash: &Hash) -> Vec<PendingLocation> {
-        self.pending.candidates(record_hash)
     }
 
     fn sign(&self, day: Day, record_hash: Hash) -> Result<String, SubmitError> {

@@ -210,11 +210,6 @@ impl Writer {
         // the write-ahead log; a sync waits for it.
         self.emptying = Some(self.store.empty_wal());
 
-        // What this publication removed from `pending` leaves the index.
-        match later_pending {
-            false => self.pending.replace([]),
-            true => self.index_pending().await?,
-        }
         self.expected = None;
         self.last_leaf = last_leaf;
         self.tree = tree;

@@ -9,10 +9,9 @@ use lucent_core::checkpoint::open_checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::CompactRange;
 use lucent_core::note::SigningKey;
-use lucent_core::record::{Day, Deployment, Entry, day_and_deployment, record_hash};
+use lucent_core::record::{Day, Deployment, Entry, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::pending_index::{PendingIndex, PendingLocation};
 use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
@@ -82,8 +81,6 @@ pub struct Writer {
     /// publication must reproduce it exactly (a crash between the state file
     /// and the commit), or the writer stops before signing anything.
     pub(super) expected: Option<SignedState>,
-    /// Where each pending record is, by record hash.
-    pub(super) pending: Arc<PendingIndex>,
     /// Answers when the write-ahead log is empty again after the last
     /// publication.
     pub(super) emptying: Option<oneshot::Receiver<()>>,
@@ -168,18 +165,15 @@ impl Writer {
             last_leaf,
             last_end,
             expected,
-            pending: Arc::default(),
             emptying: None,
             published: watch::Sender::new(last_end),
         };
-        writer.index_pending().await?;
         writer.count_day_totals().await?;
         writer.publish_due().await?;
         let sequencer = Sequencer {
             queue,
             clock: writer.config.clock.clone(),
             key: writer.config.key.clone(),
-            pending: writer.pending.clone(),
             published: writer.published.subscribe(),
         };
         Ok((sequencer, tokio::spawn(writer.run(commands))))
@@ -215,31 +209,6 @@ impl Writer {
         }
         crate::storage::close(self.store, self.read).await;
         tracing::info!("writer stopped; database closed");
-    }
-
-    /// Makes the pending index again from the `pending` table.
-    pub(super) async fn index_pending(&mut self) -> Result<(), StorageError> {
-        let mut records = Vec::new();
-        let mut corrupt = 0;
-        self.store
-            .for_each_pending(|record| match day_and_deployment(record) {
-                Ok((day, deployment)) => {
-                    records.push((record_hash(record), PendingLocation::new(day, &deployment)))
-                }
-                Err(_) => corrupt += 1,
-            })
-            .await?;
-        if corrupt > 0 {
-            return Err(StorageError::Corrupt(format!(
-                "{corrupt} pending records are not canonical records"
-            )));
-        }
-        self.pending.replace(records);
-        tracing::info!(
-            pending = self.pending.count(),
-            "indexed the pending records"
-        );
-        Ok(())
     }
 
     /// Starts over with a new write connection after a failed write.
@@ -337,13 +306,6 @@ impl Writer {
             .iter()
             .map(|p| inserted.remove(&p.deployment.0.0))
             .collect();
-        self.pending.insert(
-            records
-                .iter()
-                .zip(&accepted)
-                .filter(|(_, accepted)| **accepted)
-                .map(|(p, _)| (p.record_hash, PendingLocation::new(day, &p.deployment))),
-        );
         let lookups: Vec<[u8; 32]> = records
             .iter()
             .zip(&accepted)

@@ -35,6 +35,16 @@ pub enum StorageError {
     Corrupt(String),
     #[error("the write-ahead log could not be emptied: a checkpoint stayed busy")]
     WalBusy,
+    #[error("{0} is beyond any index or size SQLite can hold")]
+    OutOfRange(u64),
+    #[error("the database file: {0}")]
+    File(#[from] std::io::Error),
+}
+
+/// An index or size as SQLite's signed 64-bit integer, refusing what would
+/// wrap to a negative number rather than reading from the wrong place.
+fn sql_int(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| StorageError::OutOfRange(n))
 }
 
 impl From<sqlx::Error> for StorageError {
@@ -71,9 +81,13 @@ fn options(path: &Path) -> SqliteConnectOptions {
 /// disk before any answer, its checkpoints on another connection, and a
 /// read-only pool.
 pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> {
+    owner_only(path, create)?;
     let write_options = options(path)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
+        // Deleted pending records are overwritten, not left in free pages
+        // in the order they arrived (SPEC section 2).
+        .pragma("secure_delete", "on")
         .pragma("cache_size", "-16384")
         // Statement journals of publication's multi-row inserts.
         .pragma("temp_store", "memory")
@@ -94,6 +108,30 @@ pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> 
         WriteStore::new(write, write_options, checkpointer),
         ReadStore::new(read),
     ))
+}
+
+/// Makes the database file, and its write-ahead log and shared-memory file
+/// if they exist, readable by their owner only; with `create`, makes an
+/// empty database file so. SQLite gives the files it creates next to a
+/// database the database file's mode.
+fn owner_only(path: &Path, create: bool) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if create && !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !suffix.is_empty() => {}
+            result => result?,
+        }
+    }
+    Ok(())
 }
 
 /// Closes the database, the write connection last, so that it copies the

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use lucent_core::record::Day;
 use sqlx::SqlitePool;
 
-use super::Result;
 use super::stats::{DayTotals, DayTotalsRow};
+use super::{Result, sql_int};
 
 /// The log's identity, written once at creation.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -120,10 +120,14 @@ impl ReadStore {
             .collect())
     }
 
-    pub async fn roots(&self) -> Result<Vec<RootRow>> {
+    /// At most `limit` roots from the `start`-th, oldest first.
+    pub async fn roots(&self, start: u64, limit: u32) -> Result<Vec<RootRow>> {
         Ok(sqlx::query_as(
-            "SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end",
+            "SELECT period_end, day, size, root_hash, checkpoint FROM roots \
+             ORDER BY period_end LIMIT ? OFFSET ?",
         )
+        .bind(limit)
+        .bind(sql_int(start)?)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -162,29 +166,8 @@ impl ReadStore {
             "SELECT period_end, day, size, root_hash, checkpoint FROM roots WHERE size > ? \
              ORDER BY period_end LIMIT 1",
         )
-        .bind(index as i64)
+        .bind(sql_int(index)?)
         .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    /// The pending records of `day` whose deployment starts with
-    /// `deployment_prefix`, with the end of their periods.
-    pub async fn pending_records(
-        &self,
-        day: &str,
-        deployment_prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, i64)>> {
-        // A range of the primary key: from the prefix itself (a blob sorts
-        // before every longer blob it begins) to the next prefix, if any.
-        let next = next_prefix(deployment_prefix);
-        Ok(sqlx::query_as(
-            "SELECT record, period_end FROM pending \
-             WHERE day = ?1 AND deployment >= ?2 AND (?3 IS NULL OR deployment < ?3)",
-        )
-        .bind(day)
-        .bind(deployment_prefix)
-        .bind(next)
-        .fetch_all(&self.pool)
         .await?)
     }
 
@@ -201,8 +184,8 @@ impl ReadStore {
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
             "SELECT idx, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
         )
-        .bind(start as i64)
-        .bind(end as i64)
+        .bind(sql_int(start)?)
+        .bind(sql_int(end)?)
         .fetch_all(&self.pool)
         .await?;
         Ok(stored_entries(rows))
@@ -215,8 +198,8 @@ impl ReadStore {
         let joined: Option<Vec<u8>> = sqlx::query_scalar(
             "SELECT group_concat(entry, x'0a') FROM entries WHERE idx >= ? AND idx < ?",
         )
-        .bind(start as i64)
-        .bind(end as i64)
+        .bind(sql_int(start)?)
+        .bind(sql_int(end)?)
         .fetch_one(&self.pool)
         .await?;
         Ok(joined.unwrap_or_default())
@@ -248,8 +231,8 @@ impl ReadStore {
         )
         .bind(prefix.as_bytes())
         .bind(upper.as_bytes())
-        .bind(after.map_or(-1, |a| a as i64))
-        .bind(end as i64)
+        .bind(after.map(sql_int).transpose()?.unwrap_or(-1))
+        .bind(sql_int(end)?)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -293,7 +276,7 @@ impl ReadStore {
         Ok(
             sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
                 .bind(level)
-                .bind(index as i64)
+                .bind(sql_int(index)?)
                 .fetch_optional(&self.pool)
                 .await?,
         )
@@ -321,29 +304,4 @@ fn stored_entries(rows: Vec<(i64, Vec<u8>)>) -> Vec<StoredEntry> {
             entry,
         })
         .collect()
-}
-
-/// The smallest byte string that sorts after every string starting with
-/// `prefix`; none if `prefix` is all 0xff.
-fn next_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut next = prefix.to_vec();
-    while let Some(last) = next.pop() {
-        if last < u8::MAX {
-            next.push(last + 1);
-            return Some(next);
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_prefix;
-
-    #[test]
-    fn next_prefix_sorts_after_every_string_with_the_prefix() {
-        assert_eq!(next_prefix(&[1, 2, 3]), Some(vec![1, 2, 4]));
-        assert_eq!(next_prefix(&[1, 0xff, 0xff]), Some(vec![2]));
-        assert_eq!(next_prefix(&[0xff, 0xff]), None);
-    }
 }

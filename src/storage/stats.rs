@@ -22,6 +22,9 @@ use tokio::task::JoinHandle;
 use super::{ReadStore, Result, StorageError, split_entries};
 use crate::period::{day_of, instant};
 
+/// The most versions in use that the stats list.
+pub const MAX_LISTED_VERSIONS: usize = 100;
+
 /// The widest window over which active deployments and versions in use are
 /// counted.
 pub const WIDEST_WINDOW_DAYS: u16 = 30;
@@ -113,8 +116,11 @@ pub struct Stats {
     /// Every day from the log's inception to `day`, zeros included.
     pub reports_per_day: Vec<(Day, u64)>,
     /// Distinct deployments that reported each version in the last
-    /// [`WIDEST_WINDOW_DAYS`] days, most used first.
+    /// [`WIDEST_WINDOW_DAYS`] days, most used first, at most
+    /// [`MAX_LISTED_VERSIONS`].
     pub versions: Vec<(ProductVersion, u64)>,
+    /// How many less used versions are in use beyond those listed.
+    pub unlisted_versions: u64,
     pub totals: Totals,
 }
 
@@ -285,11 +291,14 @@ impl WindowCounts {
         }
     }
 
-    /// Versions in use, most used first.
-    fn versions(self) -> Vec<(ProductVersion, u64)> {
+    /// The most used versions, most used first, and how many more there
+    /// are: anyone can invent versions, and the answer stays bounded.
+    fn versions(self) -> (Vec<(ProductVersion, u64)>, u64) {
         let mut versions: Vec<_> = self.versions.into_iter().collect();
         versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        versions
+        let unlisted = versions.len().saturating_sub(MAX_LISTED_VERSIONS);
+        versions.truncate(MAX_LISTED_VERSIONS);
+        (versions, unlisted as u64)
     }
 }
 
@@ -307,6 +316,7 @@ async fn compute(read: ReadStore) -> Result<Stats> {
             active: ActiveDeployments::default(),
             reports_per_day: Vec::new(),
             versions: Vec::new(),
+            unlisted_versions: 0,
             totals: totals.totals,
         });
     };
@@ -325,12 +335,15 @@ async fn compute(read: ReadStore) -> Result<Stats> {
         .await?;
     windows.count(&read, &bounds, RUN_CHUNK).await?;
     let inception = day_of(instant(read.log_info().await?.inception));
+    let active = windows.active();
+    let (versions, unlisted_versions) = windows.versions();
     Ok(Stats {
         size,
         day: Some(day),
-        active: windows.active(),
+        active,
         reports_per_day: every_day(inception, day, &day_totals),
-        versions: windows.versions(),
+        versions,
+        unlisted_versions,
         totals: totals.totals,
     })
 }
@@ -470,6 +483,7 @@ mod tests {
     fn versions(windows: WindowCounts) -> Vec<(String, u64)> {
         windows
             .versions()
+            .0
             .into_iter()
             .map(|(v, n)| (v.as_str().to_owned(), n))
             .collect()
@@ -498,6 +512,20 @@ mod tests {
             versions(windows),
             [("1.1.0".to_owned(), 2), ("1.0.0".to_owned(), 1)]
         );
+    }
+
+    /// Anyone can invent versions: the most used are listed, the rest
+    /// only counted.
+    #[tokio::test]
+    async fn versions_beyond_the_listed_ones_are_counted() {
+        let mut run: Vec<Entry> = (0..=MAX_LISTED_VERSIONS as u8)
+            .map(|d| entry("2026-11-04", d, &format!("1.0.{d}"), 1))
+            .collect();
+        run.push(entry("2026-11-04", 200, "1.0.7", 1));
+        let (listed, unlisted) = count("2026-11-04", vec![run], RUN_CHUNK).await.versions();
+        assert_eq!(listed.len(), MAX_LISTED_VERSIONS);
+        assert_eq!((listed[0].0.as_str(), listed[0].1), ("1.0.7", 2));
+        assert_eq!(unlisted, 1);
     }
 
     /// A deployment in many runs counts once in each window and once per

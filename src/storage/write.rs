@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use futures_util::TryStreamExt;
-
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
@@ -199,17 +197,6 @@ impl WriteStore {
             .collect())
     }
 
-    /// Calls `each` with every pending record, in key order, without
-    /// holding them all in memory.
-    pub async fn for_each_pending(&mut self, mut each: impl FnMut(&[u8])) -> Result<()> {
-        let mut rows =
-            sqlx::query_scalar::<_, Vec<u8>>("SELECT record FROM pending").fetch(&mut self.conn);
-        while let Some(record) = rows.try_next().await? {
-            each(&record);
-        }
-        Ok(())
-    }
-
     /// The pending records of these deployments on `day`.
     pub async fn stored_pending(
         &mut self,
@@ -399,14 +386,8 @@ impl WriteTx<'_> {
         }
         self.add_day_totals(publication.day_totals).await?;
         let root = publication.root;
-        // Usually nothing later is pending (the writer publishes a period
-        // before it accepts anything after it), and a DELETE without WHERE
-        // lets SQLite drop the table's pages at once instead of row by row.
-        let delete = match publication.later_pending {
-            false => sqlx::query("DELETE FROM pending"),
-            true => sqlx::query("DELETE FROM pending WHERE period_end <= ?").bind(root.period_end),
-        };
-        delete.execute(&mut *self.tx).await?;
+        self.remove_published_pending(root.period_end, publication.later_pending)
+            .await?;
         sqlx::query(
             "INSERT INTO roots (period_end, day, size, root_hash, checkpoint) VALUES (?, ?, ?, ?, ?)",
         )
@@ -417,6 +398,35 @@ impl WriteTx<'_> {
         .bind(&root.checkpoint)
         .execute(&mut *self.tx)
         .await?;
+        Ok(())
+    }
+
+    /// Removes the records published up to `period_end` from `pending`,
+    /// overwritten (secure_delete) with every page that held them. Usually
+    /// nothing later is pending (the writer publishes a period before it
+    /// accepts anything after it), and a DELETE without WHERE frees the
+    /// table's pages at once. Records of later periods are set aside and put
+    /// back, so that no page of the table, its interior pages' copies of
+    /// keys included, keeps a published record's deployment.
+    async fn remove_published_pending(&mut self, period_end: i64, later: bool) -> Result<()> {
+        if later {
+            sqlx::query(
+                "CREATE TEMP TABLE later_pending AS SELECT * FROM pending WHERE period_end > ?",
+            )
+            .bind(period_end)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM pending")
+            .execute(&mut *self.tx)
+            .await?;
+        if later {
+            sqlx::raw_sql(
+                "INSERT INTO pending SELECT * FROM temp.later_pending; DROP TABLE temp.later_pending",
+            )
+            .execute(&mut *self.tx)
+            .await?;
+        }
         Ok(())
     }
 }
