@@ -76,10 +76,9 @@ pub enum HttpError {
 #[derive(Debug, Clone)]
 pub enum ReceiptAnswer {
     Published(Receipt),
-    /// Accepted but not yet in a signed root.
-    Pending {
-        publish_after: String,
-    },
+    /// 404: the log says the same for a record still pending as for one it
+    /// never received; only the promise's `publish_after` tells them apart.
+    NotFound,
 }
 
 /// What `POST /v1/reports` answered.
@@ -97,14 +96,20 @@ pub enum SubmitAnswer {
 #[derive(Debug, Default, Deserialize)]
 struct Problem {
     detail: Option<String>,
-    publish_after: Option<String>,
     promise: Option<PromiseAnswer>,
 }
 
-/// A consistency proof: only its hashes are used.
+/// An inclusion or a consistency proof: only its hashes are used.
 #[derive(Deserialize)]
 struct ProofAnswer {
     proof: Vec<String>,
+}
+
+/// A published entry, `GET /v1/entries/{index}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServedEntry {
+    /// The entry bytes, as a string.
+    pub entry: String,
 }
 
 /// An answer of any status, with its body read.
@@ -326,12 +331,23 @@ impl LogClient {
             .await
     }
 
+    /// `GET /v1/proofs/inclusion?index=&size=`.
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, HttpError> {
+        self.proof(&format!("/v1/proofs/inclusion?index={index}&size={size}"))
+            .await
+    }
+
     /// The hashes of the proof at `path`.
     async fn proof(&self, path: &str) -> Result<Vec<Hash>, HttpError> {
         let answer = self.get(path, MAX_JSON_BYTES).await?;
         answer.check_ok()?;
         let proof: ProofAnswer = answer.json()?;
         base64_hashes(&proof.proof).map_err(|reason| answer.invalid(reason))
+    }
+
+    /// `GET /v1/entries/{index}`.
+    pub async fn entry(&self, index: u64) -> Result<ServedEntry, HttpError> {
+        self.get_json(&format!("/v1/entries/{index}")).await
     }
 
     /// The bytes of a hash tile or an entry bundle, `GET /tile/…`.
@@ -346,10 +362,8 @@ impl LogClient {
         let answer = self
             .get(&format!("/v1/receipts/{record_hash}"), MAX_JSON_BYTES)
             .await?;
-        if answer.status == 404
-            && let Some(publish_after) = answer.problem().publish_after
-        {
-            return Ok(ReceiptAnswer::Pending { publish_after });
+        if answer.status == 404 {
+            return Ok(ReceiptAnswer::NotFound);
         }
         answer.check_ok()?;
         answer.json().map(ReceiptAnswer::Published)
