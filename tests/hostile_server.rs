@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use common::{TestServer, config, nonce, report};
+use common::{TestServer, config, nonce, report, signed_promise};
 use lucent::clock::ManualClock;
 use lucent::period::Period;
 use lucent_core::Hash;
@@ -23,8 +23,7 @@ use lucent_core::checkpoint::Checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::root_from_inclusion_proof;
 use lucent_core::note::SigningKey;
-use lucent_core::promise::Promise;
-use lucent_core::record::{Day, Entry, Record, Report, record_hash};
+use lucent_core::record::{Day, Entry, Record, Report};
 use lucent_core::tlog_proof::TlogProof;
 
 const ORIGIN: &str = "hostile.example/lucent";
@@ -216,6 +215,10 @@ async fn run_capped(program: std::path::PathBuf, args: Vec<String>) -> Outcome {
                 }
             });
         }
+        #[expect(
+            clippy::zombie_processes,
+            reason = "wait_with_usage reaps it with wait4"
+        )]
         let child = command.spawn().unwrap();
         wait_with_usage(child.id() as libc::pid_t, stderr)
     })
@@ -405,24 +408,11 @@ fn record() -> Record {
         .to_record(day)
 }
 
-/// Writes a promise of `record` signed by `key` for the log at `url`, as
-/// `lucent submit` saves it.
+/// Writes a promise of `record` signed by `key` for the log at `url`.
 fn write_promise(dir: &std::path::Path, url: &str, key: &SigningKey, record: &Record) -> String {
-    let bytes = record.to_bytes();
-    let hash = record_hash(&bytes);
-    let promise = Promise::new(ORIGIN, DAY, hash).unwrap().sign(key).unwrap();
-    let saved = json!({
-        "url": url,
-        "verifier_key": key.verifier_key().to_string(),
-        "day": DAY,
-        "deployment": record.deployment.to_string(),
-        "record": String::from_utf8(bytes).unwrap(),
-        "record_hash": hash.to_hex(),
-        "publish_after": PERIOD_END,
-        "promise": promise,
-    });
-    let path = dir.join(format!("promise-{}.json", &hash.to_hex()[..8]));
-    std::fs::write(&path, saved.to_string()).unwrap();
+    let promise = signed_promise(url, key, record, PERIOD_END);
+    let path = dir.join(format!("promise-{}.json", &promise.answer.record_hash[..8]));
+    promise.save(&path).unwrap();
     path.display().to_string()
 }
 
