@@ -16,10 +16,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use common::{TestServer, config, nonce, report};
+use common::{TestServer, config, nonce, report, signed_promise};
 use lucent::cli::http::LogClient;
 use lucent::cli::progress::Progress;
-use lucent::cli::submit::{self, CheckError, ReportFields, SubmitError, SubmitOptions};
+use lucent::cli::submit::{
+    self, CheckError, ReportFields, SavedPromise, SubmitError, SubmitOptions,
+};
 use lucent::cli::verify::{Growth, VerifyError, VerifyOptions, VerifyReport, verify};
 use lucent::clock::ManualClock;
 use lucent::datadir::{DataDir, KEY_FILE};
@@ -27,13 +29,14 @@ use lucent::period::Period;
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::hash::leaf_hash;
-use lucent_core::merkle::{MemoryTree, NodeId, consistency_proof};
+use lucent_core::merkle::{MemoryTree, NodeId, consistency_proof, inclusion_proof};
 use lucent_core::note::{SigningKey, VerifierKey};
-use lucent_core::record::{Day, Entry, Record, Report};
+use lucent_core::record::{Day, Entry, Record, Report, record_hash};
 use lucent_core::tiles::{
     TilePath, decode_entry_bundle, encode_entry_bundle, encode_hash_tile, entry_bundles_for_size,
     parse_hash_tile, root_from_tiles, tiles_for_size,
 };
+use lucent_core::tlog_proof::TlogProof;
 
 const ORIGIN: &str = "test.example/lucent";
 
@@ -119,26 +122,39 @@ fn answer(status: u16, body: Vec<u8>) -> Response {
         .body(body)
 }
 
+/// A reverse proxy to `upstream` that passes each answer through
+/// `rewrite(path and query, status, body)`.
+async fn rewriting_proxy(
+    upstream: &str,
+    rewrite: impl Fn(&str, u16, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync + 'static,
+) -> String {
+    let upstream = upstream.to_owned();
+    let client = reqwest::Client::new();
+    let rewrite = Arc::new(rewrite);
+    serve(poem::endpoint::make(move |request: Request| {
+        let path = request.original_uri().to_string();
+        let (client, rewrite) = (client.clone(), rewrite.clone());
+        let url = format!("{upstream}{path}");
+        async move {
+            let upstream_answer = client.get(&url).send().await.unwrap();
+            let status = upstream_answer.status().as_u16();
+            let body = upstream_answer.bytes().await.unwrap().to_vec();
+            let (status, body) = rewrite(&path, status, body);
+            answer(status, body)
+        }
+    }))
+    .await
+}
+
 /// A reverse proxy to `upstream` that passes each answer's body through
 /// `tamper(path and query, body)`.
 async fn tampering_proxy(
     upstream: &str,
     tamper: impl Fn(&str, Vec<u8>) -> Vec<u8> + Send + Sync + 'static,
 ) -> String {
-    let upstream = upstream.to_owned();
-    let client = reqwest::Client::new();
-    let tamper = Arc::new(tamper);
-    serve(poem::endpoint::make(move |request: Request| {
-        let path = request.original_uri().to_string();
-        let (client, tamper) = (client.clone(), tamper.clone());
-        let url = format!("{upstream}{path}");
-        async move {
-            let upstream_answer = client.get(&url).send().await.unwrap();
-            let status = upstream_answer.status().as_u16();
-            let body = upstream_answer.bytes().await.unwrap().to_vec();
-            answer(status, tamper(&path, body))
-        }
-    }))
+    rewriting_proxy(upstream, move |path, status, body| {
+        (status, tamper(path, body))
+    })
     .await
 }
 
@@ -178,7 +194,7 @@ fn edit_root(
     edit: impl Fn(&str) -> String + Send + Sync + 'static,
 ) -> impl Fn(&str, Vec<u8>) -> Vec<u8> + Send + Sync + 'static {
     move |requested, body| {
-        if requested != "/v1/roots" {
+        if !requested.starts_with("/v1/roots?") {
             return body;
         }
         let mut roots: Value = serde_json::from_slice(&body).unwrap();
@@ -305,6 +321,16 @@ async fn submit_then_check_the_receipt_before_and_after_publication() {
     assert!(later.to_string().contains("consistent"), "{later}");
 }
 
+/// The verified promise of a report of a new deployment.
+async fn submitted_promise(server: &TestServer) -> SavedPromise {
+    let options = SubmitOptions {
+        url: server.base.clone(),
+        report: report_fields(&nonce(), 7),
+        key: None,
+    };
+    submit::submit(&options).await.unwrap().promise
+}
+
 #[tokio::test]
 async fn with_hourly_roots_a_receipt_is_checked_against_the_last_root_of_its_day() {
     let dir = tempfile::tempdir().unwrap();
@@ -314,18 +340,8 @@ async fn with_hourly_roots_a_receipt_is_checked_against_the_last_root_of_its_day
         ManualClock::new(at(1, 10)),
     )
     .await;
-    let options = SubmitOptions {
-        url: server.base.clone(),
-        report: report_fields(&nonce(), 7),
-        key: None,
-    };
     let file = dir.path().join("promise.json");
-    submit::submit(&options)
-        .await
-        .unwrap()
-        .promise
-        .save(&file)
-        .unwrap();
+    submitted_promise(&server).await.save(&file).unwrap();
     server.set_time(at(1, 11)).await;
     post_reports(&server, 2).await;
     server.set_time(at(1, 12)).await;
@@ -343,12 +359,7 @@ async fn with_hourly_roots_a_receipt_is_checked_against_the_last_root_of_its_day
 async fn a_receipt_whose_entry_is_not_the_promised_record_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path()).await;
-    let options = SubmitOptions {
-        url: server.base.clone(),
-        report: report_fields(&nonce(), 7),
-        key: None,
-    };
-    let mut promise = submit::submit(&options).await.unwrap().promise;
+    let mut promise = submitted_promise(&server).await;
     server.set_time(at(2, 0)).await;
     // The receipt now comes through a proxy that changes the entry's count.
     promise.url = tampering_proxy(&server.base, |path, body| {
@@ -365,6 +376,36 @@ async fn a_receipt_whose_entry_is_not_the_promised_record_is_refused() {
     promise.save(&file).unwrap();
     let error = submit::check(&file).await.unwrap_err();
     assert!(matches!(error, CheckError::EntryMismatch { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn a_receipt_still_missing_once_the_promised_root_is_signed_is_a_broken_promise() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut promise = submitted_promise(&server).await;
+    // The log withholds the receipt: 404, as for a record never received.
+    promise.url = rewriting_proxy(&server.base, |path, status, body| {
+        match path.starts_with("/v1/receipts/") {
+            true => (404, br#"{"status":404}"#.to_vec()),
+            false => (status, body),
+        }
+    })
+    .await;
+    let file = dir.path().join("promise.json");
+    promise.save(&file).unwrap();
+    match submit::check(&file).await {
+        Err(CheckError::Pending { publish_after }) => {
+            assert_eq!(publish_after, "2026-11-02T00:00:00Z")
+        }
+        other => panic!("before the root of its period: {other:?}"),
+    }
+    server.set_time(at(2, 0)).await;
+    match submit::check(&file).await {
+        Err(CheckError::NotPublished { period_end, .. }) => {
+            assert_eq!(period_end, "2026-11-02T00:00:00Z")
+        }
+        other => panic!("after the root of its period: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -526,11 +567,25 @@ fn records(day: Day, count: usize) -> Vec<Record> {
     records
 }
 
-/// Serves a log made here, outside any server: the `days` in the given
-/// order, each day's records appended as given and chained, with tiles,
-/// signed roots and consistency proofs, as a malicious operator holding
-/// `key` could serve it.
+/// Serves a log made here, outside any server: see [`forge_log`].
 async fn serve_forged_log(key: &SigningKey, days: &[(Day, Vec<Record>)]) -> String {
+    serve_files(forge_log(key, days).files).await
+}
+
+/// A log made outside any server, and the files that serve it.
+struct ForgedLog {
+    tree: MemoryTree,
+    entries: Vec<Vec<u8>>,
+    roots: Vec<Value>,
+    /// Bodies by path and query.
+    files: HashMap<String, Vec<u8>>,
+}
+
+/// Makes a log outside any server: the `days` in the given order, each
+/// day's records appended as given and chained, with tiles, signed roots
+/// and consistency proofs, as a malicious operator holding `key` could
+/// serve it.
+fn forge_log(key: &SigningKey, days: &[(Day, Vec<Record>)]) -> ForgedLog {
     let mut tree = MemoryTree::new();
     let mut entries = Vec::new();
     let mut prev = Hash::ZERO;
@@ -576,11 +631,7 @@ async fn serve_forged_log(key: &SigningKey, days: &[(Day, Vec<Record>)]) -> Stri
             pair[0]["size"].as_u64().unwrap(),
             pair[1]["size"].as_u64().unwrap(),
         );
-        let proof: Vec<String> = consistency_proof(old, new, &tree)
-            .unwrap()
-            .iter()
-            .map(Hash::to_base64)
-            .collect();
+        let proof = base64_all(&consistency_proof(old, new, &tree).unwrap());
         file(
             format!("/v1/proofs/consistency?old={old}&new={new}"),
             json!({ "old": old, "new": new, "proof": proof })
@@ -589,8 +640,8 @@ async fn serve_forged_log(key: &SigningKey, days: &[(Day, Vec<Record>)]) -> Stri
         );
     }
     file(
-        "/v1/roots".into(),
-        Value::from(roots).to_string().into_bytes(),
+        "/v1/roots?start=0&limit=1000".into(),
+        Value::from(roots.clone()).to_string().into_bytes(),
     );
     for path in tiles_for_size(size) {
         let TilePath::Hash {
@@ -611,7 +662,80 @@ async fn serve_forged_log(key: &SigningKey, days: &[(Day, Vec<Record>)]) -> Stri
         let bundle = &entries[start..start + usize::from(path.width())];
         file(format!("/{path}"), encode_entry_bundle(bundle).unwrap());
     }
-    serve_files(files).await
+    ForgedLog {
+        tree,
+        entries,
+        roots,
+        files,
+    }
+}
+
+/// Proof hashes as served: base64.
+fn base64_all(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(Hash::to_base64).collect()
+}
+
+impl ForgedLog {
+    /// Adds what `lucent submit --check` reads for entry `index`: its
+    /// receipt in the first root that covers it, the roots by day and the
+    /// latest, and the last entry of each root with its inclusion proof.
+    fn with_receipt(mut self, index: u64) -> ForgedLog {
+        let json = |value: Value| value.to_string().into_bytes();
+        let root = self
+            .roots
+            .iter()
+            .find(|root| root["size"].as_u64().unwrap() > index);
+        let (size, checkpoint) = root
+            .map(|r| (r["size"].as_u64().unwrap(), r["checkpoint"].clone()))
+            .unwrap();
+        let entry = &self.entries[index as usize];
+        let proof = inclusion_proof(index, size, &self.tree).unwrap();
+        let tlog_proof = TlogProof {
+            extra: Some(entry.clone()),
+            index,
+            proof: proof.clone(),
+            checkpoint: checkpoint.as_str().unwrap().to_owned(),
+        };
+        let record = Entry::parse(entry).unwrap().record;
+        self.files.insert(
+            format!("/v1/receipts/{}", record_hash(&record.to_bytes())),
+            json(json!({
+                "index": index,
+                "entry": String::from_utf8(entry.clone()).unwrap(),
+                "leaf_hash": leaf_hash(entry).to_hex(),
+                "checkpoint": checkpoint,
+                "inclusion_proof": base64_all(&proof),
+                "tlog_proof": tlog_proof.to_text(),
+            })),
+        );
+        for root in &self.roots {
+            let size = root["size"].as_u64().unwrap();
+            self.files.insert(
+                format!("/v1/roots/{}", root["day"].as_str().unwrap()),
+                json(root.clone()),
+            );
+            let Some(last) = size.checked_sub(1) else {
+                continue;
+            };
+            let proof = inclusion_proof(last, size, &self.tree).unwrap();
+            let entry = &self.entries[last as usize];
+            let entry = json!({
+                "index": last,
+                "entry": String::from_utf8(entry.clone()).unwrap(),
+                "leaf_hash": leaf_hash(entry).to_hex(),
+            });
+            self.files
+                .insert(format!("/v1/entries/{last}"), json(entry));
+            let proof = json!({ "index": last, "size": size, "proof": base64_all(&proof) });
+            self.files.insert(
+                format!("/v1/proofs/inclusion?index={last}&size={size}"),
+                json(proof),
+            );
+        }
+        let latest = self.roots.last().unwrap().clone();
+        self.files.insert("/v1/roots/latest".into(), json(latest));
+        self
+    }
 }
 
 #[tokio::test]
@@ -671,6 +795,42 @@ async fn a_forged_log_signed_with_the_log_key_is_caught_by_its_contents() {
     match run_verify(&url, &verifier, None).await {
         Err(VerifyError::MissingDays { after, next }) => assert_eq!((after, next), (d1, d3)),
         other => panic!("a day without a root: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn submit_check_catches_a_record_published_in_a_root_of_a_later_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate(ORIGIN, &mut rand::rng()).unwrap();
+    let (d1, d2) = (november(1), november(2));
+    let promised = record(d1, 7);
+    let check = |log: Vec<Record>| {
+        let (dir, key, promised) = (dir.path(), &key, &promised);
+        async move {
+            // One root, served as the root of the 1st, with the promised
+            // record first.
+            let forged = forge_log(key, &[(d1, log)]).with_receipt(0);
+            let url = serve_files(forged.files).await;
+            let file = dir.join("promise.json");
+            signed_promise(&url, key, promised, "2026-11-02T00:00:00Z")
+                .save(&file)
+                .unwrap();
+            submit::check(&file).await
+        }
+    };
+
+    let honest = check(vec![promised.clone(), record(d1, 8)]).await.unwrap();
+    assert_eq!((honest.index, honest.day_size), (0, 2));
+    // The root ends with a report of the 2nd: it was signed on the 2nd at
+    // the earliest, a day late for the record.
+    match check(vec![promised.clone(), record(d2, 8)]).await {
+        Err(CheckError::LastEntryOfAnotherDay {
+            index: 1,
+            found,
+            promised,
+            ..
+        }) => assert_eq!((found, promised), (d2, d1)),
+        other => panic!("published a day late: {other:?}"),
     }
 }
 

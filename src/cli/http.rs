@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use lucent_core::Hash;
+use lucent_core::note::MAX_NOTE_BYTES;
 use lucent_core::tiles::TilePath;
 
 // The server's own answer types, read back.
@@ -17,8 +18,25 @@ pub use crate::api::{
     RootBody as ServedRoot,
 };
 
-/// One request may take this long, connection included.
+/// One request may take this long, connection and body included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The most bytes a JSON answer may have, decompressed. The largest that
+/// lucent sends are a receipt (a checkpoint note of at most 1 MiB and its
+/// tlog-proof of at most 2 MiB, core's limits, in practice a few KiB) and
+/// a page of 1000 roots (each a few hundred bytes, a few more per witness
+/// cosignature).
+pub const MAX_JSON_BYTES: usize = 4 << 20;
+/// The longest entry read from an entry bundle. An entry is a report's
+/// values (a version of at most 83 bytes, three counts of at most 16
+/// digits) with a fixed-length day, deployment and `prev`: about 330 bytes.
+/// The bundle format allows 64 KiB; a verifier need not hold that.
+pub const MAX_ENTRY_BYTES: usize = 4096;
+/// Roots asked for in one `GET /v1/roots` page (the server's maximum).
+pub const ROOTS_PAGE: usize = 1000;
+/// The most roots read from one log: a root an hour for a century, or a
+/// root a minute for two years; a few hundred MiB of roots held at once.
+pub const MAX_ROOTS: usize = 1 << 20;
 
 /// Why a request did not give a usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -42,16 +60,25 @@ pub enum HttpError {
     },
     #[error("{url}: the answer is not valid: {reason}")]
     Body { url: String, reason: String },
+    #[error(
+        "{method} {url}: the answer is longer than {limit} bytes, the most it can legitimately be"
+    )]
+    TooLarge {
+        method: &'static str,
+        url: String,
+        limit: usize,
+    },
+    #[error("{url}: the log serves more than {limit} roots")]
+    TooManyRoots { url: String, limit: usize },
 }
 
 /// What a receipt request found.
 #[derive(Debug, Clone)]
 pub enum ReceiptAnswer {
     Published(Receipt),
-    /// Accepted but not yet in a signed root.
-    Pending {
-        publish_after: String,
-    },
+    /// 404: the log says the same for a record still pending as for one it
+    /// never received; only the promise's `publish_after` tells them apart.
+    NotFound,
 }
 
 /// What `POST /v1/reports` answered.
@@ -69,13 +96,20 @@ pub enum SubmitAnswer {
 #[derive(Debug, Default, Deserialize)]
 struct Problem {
     detail: Option<String>,
-    publish_after: Option<String>,
     promise: Option<PromiseAnswer>,
 }
 
+/// An inclusion or a consistency proof: only its hashes are used.
 #[derive(Deserialize)]
-struct ConsistencyProofAnswer {
+struct ProofAnswer {
     proof: Vec<String>,
+}
+
+/// A published entry, `GET /v1/entries/{index}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServedEntry {
+    /// The entry bytes, as a string.
+    pub entry: String,
 }
 
 /// An answer of any status, with its body read.
@@ -141,12 +175,22 @@ impl LogClient {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(HttpError::BadUrl { url: base.into() });
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        // Entry bundles shrink about 3 times with gzip, but compressing
+        // them costs the server more than sending them over loopback. A
+        // server may compress anyway: gzip stays on, so that the limits
+        // count what it decompresses to.
+        if is_loopback(&parsed) {
+            headers.insert(
+                reqwest::header::ACCEPT_ENCODING,
+                reqwest::header::HeaderValue::from_static("identity"),
+            );
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("lucent/", env!("CARGO_PKG_VERSION")))
             .timeout(REQUEST_TIMEOUT)
-            // Entry bundles shrink about 3 times with gzip, but compressing
-            // them costs the server more than sending them over loopback.
-            .gzip(!is_loopback(&parsed))
+            .default_headers(headers)
+            .gzip(true)
             .build()
             .map_err(|error| HttpError::Client(describe(error)))?;
         Ok(LogClient {
@@ -159,20 +203,38 @@ impl LogClient {
         &self.base
     }
 
+    /// Sends the request and reads the answer's body, of any status, as it
+    /// arrives (decompressed), refusing it once it passes `limit` bytes.
     async fn send(
         &self,
         method: &'static str,
         request: reqwest::RequestBuilder,
         url: String,
+        limit: usize,
     ) -> Result<Answer, HttpError> {
         let failed = |error| HttpError::Request {
             method,
             url: url.clone(),
             reason: describe(error),
         };
-        let response = request.send().await.map_err(failed)?;
+        let too_large = || HttpError::TooLarge {
+            method,
+            url: url.clone(),
+            limit,
+        };
+        let mut response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(failed)?.to_vec();
+        // Absent when the body is decompressed: then only counting tells.
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if chunk.len() > limit - body.len() {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Answer {
             method,
             url,
@@ -181,13 +243,14 @@ impl LogClient {
         })
     }
 
-    async fn get(&self, path: &str) -> Result<Answer, HttpError> {
+    /// GETs `path`, with a body of at most `limit` bytes.
+    async fn get(&self, path: &str, limit: usize) -> Result<Answer, HttpError> {
         let url = format!("{}{path}", self.base);
-        self.send("GET", self.http.get(&url), url).await
+        self.send("GET", self.http.get(&url), url, limit).await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, HttpError> {
-        let answer = self.get(path).await?;
+        let answer = self.get(path, MAX_JSON_BYTES).await?;
         answer.check_ok()?;
         answer.json()
     }
@@ -197,7 +260,7 @@ impl LogClient {
         &self,
         path: &str,
     ) -> Result<Option<T>, HttpError> {
-        let answer = self.get(path).await?;
+        let answer = self.get(path, MAX_JSON_BYTES).await?;
         if answer.status == 404 {
             return Ok(None);
         }
@@ -210,9 +273,29 @@ impl LogClient {
         self.get_json("/v1/log").await
     }
 
-    /// `GET /v1/roots`: every signed root, oldest first.
+    /// `GET /v1/roots`: every signed root, oldest first, a page at a time
+    /// while pages come back full (a server that does not page answers
+    /// everything at once, and that page is not full). At most
+    /// [`MAX_ROOTS`].
     pub async fn roots(&self) -> Result<Vec<ServedRoot>, HttpError> {
-        self.get_json("/v1/roots").await
+        let mut roots = Vec::new();
+        loop {
+            let start = roots.len();
+            let page: Vec<ServedRoot> = self
+                .get_json(&format!("/v1/roots?start={start}&limit={ROOTS_PAGE}"))
+                .await?;
+            let full = page.len() == ROOTS_PAGE;
+            roots.extend(page);
+            if roots.len() > MAX_ROOTS {
+                return Err(HttpError::TooManyRoots {
+                    url: format!("{}/v1/roots", self.base),
+                    limit: MAX_ROOTS,
+                });
+            }
+            if !full {
+                return Ok(roots);
+            }
+        }
     }
 
     /// `GET /v1/roots/{day}`, `None` if no root closes that day.
@@ -228,7 +311,7 @@ impl LogClient {
     /// `GET /checkpoint`: the latest signed checkpoint's note text, `None`
     /// before the first root.
     pub async fn checkpoint(&self) -> Result<Option<String>, HttpError> {
-        let answer = self.get("/checkpoint").await?;
+        let answer = self.get("/checkpoint", MAX_NOTE_BYTES).await?;
         if answer.status == 404 {
             return Ok(None);
         }
@@ -244,28 +327,43 @@ impl LogClient {
 
     /// `GET /v1/proofs/consistency?old=&new=`.
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, HttpError> {
-        let answer = self
-            .get(&format!("/v1/proofs/consistency?old={old}&new={new}"))
-            .await?;
+        self.proof(&format!("/v1/proofs/consistency?old={old}&new={new}"))
+            .await
+    }
+
+    /// `GET /v1/proofs/inclusion?index=&size=`.
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, HttpError> {
+        self.proof(&format!("/v1/proofs/inclusion?index={index}&size={size}"))
+            .await
+    }
+
+    /// The hashes of the proof at `path`.
+    async fn proof(&self, path: &str) -> Result<Vec<Hash>, HttpError> {
+        let answer = self.get(path, MAX_JSON_BYTES).await?;
         answer.check_ok()?;
-        let proof: ConsistencyProofAnswer = answer.json()?;
+        let proof: ProofAnswer = answer.json()?;
         base64_hashes(&proof.proof).map_err(|reason| answer.invalid(reason))
+    }
+
+    /// `GET /v1/entries/{index}`.
+    pub async fn entry(&self, index: u64) -> Result<ServedEntry, HttpError> {
+        self.get_json(&format!("/v1/entries/{index}")).await
     }
 
     /// The bytes of a hash tile or an entry bundle, `GET /tile/…`.
     pub async fn tile(&self, path: TilePath) -> Result<Vec<u8>, HttpError> {
-        let answer = self.get(&format!("/{path}")).await?;
+        let answer = self.get(&format!("/{path}"), tile_limit(path)).await?;
         answer.check_ok()?;
         Ok(answer.body)
     }
 
     /// `GET /v1/receipts/{record_hash}`.
     pub async fn receipt(&self, record_hash: &Hash) -> Result<ReceiptAnswer, HttpError> {
-        let answer = self.get(&format!("/v1/receipts/{record_hash}")).await?;
-        if answer.status == 404
-            && let Some(publish_after) = answer.problem().publish_after
-        {
-            return Ok(ReceiptAnswer::Pending { publish_after });
+        let answer = self
+            .get(&format!("/v1/receipts/{record_hash}"), MAX_JSON_BYTES)
+            .await?;
+        if answer.status == 404 {
+            return Ok(ReceiptAnswer::NotFound);
         }
         answer.check_ok()?;
         answer.json().map(ReceiptAnswer::Published)
@@ -279,7 +377,7 @@ impl LogClient {
             .post(&url)
             .header("content-type", "application/json")
             .body(report);
-        let answer = self.send("POST", request, url).await?;
+        let answer = self.send("POST", request, url, MAX_JSON_BYTES).await?;
         match answer.status {
             202 => answer.json().map(SubmitAnswer::Accepted),
             200 => answer.json().map(SubmitAnswer::Replayed),
@@ -303,6 +401,17 @@ fn describe(error: reqwest::Error) -> String {
         cause = inner.source();
     }
     text
+}
+
+/// The most bytes the tile at `path` can have: a hash tile is exactly its
+/// width in hashes; an entry bundle, its width in entries, each with its
+/// two-byte length.
+fn tile_limit(path: TilePath) -> usize {
+    let width = usize::from(path.width());
+    match path {
+        TilePath::Hash { .. } => width * Hash::LEN,
+        TilePath::Entries { .. } => width * (2 + MAX_ENTRY_BYTES),
+    }
 }
 
 /// Whether `url` names this machine.

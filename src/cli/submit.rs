@@ -7,6 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use lucent_core::Hash;
 use lucent_core::checkpoint::{Checkpoint, CheckpointError, open_checkpoint};
@@ -18,7 +20,8 @@ use lucent_core::record::{Day, Entry, ParseError, Record, Report, record_hash};
 use lucent_core::tlog_proof::{TlogProof, TlogProofError};
 
 use super::http::{
-    HttpError, LogClient, PromiseAnswer, ReceiptAnswer, SubmitAnswer, base64_hashes,
+    HttpError, LogClient, PromiseAnswer, Receipt, ReceiptAnswer, ServedRoot, SubmitAnswer,
+    base64_hashes,
 };
 
 /// The exit code of `lucent submit --check` while the record is pending.
@@ -134,6 +137,21 @@ pub enum SubmitError {
 pub enum CheckError {
     #[error("the record is not published yet; it will be after {publish_after}")]
     Pending { publish_after: String },
+    #[error(
+        "the log signed a root for the period ending {period_end}, after the promised publication \
+         ({publish_after}), but has no receipt for the record: it promised the record and did not \
+         publish it"
+    )]
+    NotPublished {
+        publish_after: String,
+        period_end: String,
+    },
+    #[error("the {what} {value:?} is not an RFC 3339 time: {reason}")]
+    BadTime {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
     #[error("reading the promise file {path}: {reason}")]
     PromiseFile { path: PathBuf, reason: String },
     #[error("the saved promise does not verify: {0}")]
@@ -167,6 +185,18 @@ pub enum CheckError {
     NotInRootOfDay { index: u64, day: Day, size: u64 },
     #[error("the latest root does not verify: {0}")]
     LatestRoot(CheckpointError),
+    #[error("entry {index} is not a valid entry: {error}")]
+    InvalidServedEntry { index: u64, error: ParseError },
+    #[error(
+        "entry {index}, the last of the root of size {size} that holds the record, is of {found}, not \
+         of the promised day {promised}: the record was not published in a root of its day"
+    )]
+    LastEntryOfAnotherDay {
+        index: u64,
+        size: u64,
+        found: Day,
+        promised: Day,
+    },
     #[error("the roots of sizes {old} and {new} are not consistent: {error}")]
     Inconsistent {
         old: u64,
@@ -355,8 +385,9 @@ pub async fn submit(options: &SubmitOptions) -> Result<Submission, SubmitError> 
 
 /// Fetches the receipt of a saved promise and verifies it: the entry is
 /// the promised record plus `prev`, it is included in the receipt's signed
-/// root (also as the offline tlog-proof), that root is the root of the
-/// promise's day or consistent with it, and the latest root extends it.
+/// root (also as the offline tlog-proof), that root ends with an entry of
+/// the promise's day, it is the root of that day or consistent with it,
+/// and the latest root extends it.
 pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
     let promise = SavedPromise::load(promise_file)?;
     let key = VerifierKey::parse(&promise.verifier_key).map_err(|e| CheckError::PromiseFile {
@@ -365,56 +396,20 @@ pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
     })?;
     let opened = open_answer(&promise.answer, &key)?;
     let client = LogClient::new(&promise.url)?;
+    // Asked before the receipt: a root that closes the promised period
+    // holds the record, so a receipt missing after it is a broken promise,
+    // not a root signed between the two requests.
+    let latest = latest_root(&client, &key).await?;
     let receipt = match client.receipt(&opened.record_hash).await? {
-        ReceiptAnswer::Pending { publish_after } => {
-            return Err(CheckError::Pending { publish_after });
-        }
         ReceiptAnswer::Published(receipt) => receipt,
+        ReceiptAnswer::NotFound => {
+            let latest = latest.as_ref().map(|(served, _)| served);
+            return Err(receipt_not_found(&promise.answer.publish_after, latest));
+        }
     };
-
-    let entry = Entry::parse(receipt.entry.as_bytes()).map_err(CheckError::InvalidEntry)?;
-    let entry_record = entry.record.to_bytes();
-    if entry_record != promise.answer.record.as_bytes() {
-        return Err(CheckError::EntryMismatch {
-            promised: promise.answer.record,
-            found: String::from_utf8_lossy(&entry_record).into_owned(),
-        });
-    }
-    let leaf = leaf_hash(receipt.entry.as_bytes());
-    if receipt.leaf_hash != leaf.to_hex() {
-        return Err(CheckError::LeafHash {
-            served: receipt.leaf_hash,
-            computed: leaf,
-        });
-    }
-    let checkpoint = open_checkpoint(&receipt.checkpoint, &key).map_err(CheckError::Checkpoint)?;
-    let proof = base64_hashes(&receipt.inclusion_proof).map_err(CheckError::MalformedProof)?;
-    verify_inclusion(
-        &leaf,
-        receipt.index,
-        checkpoint.size,
-        &proof,
-        &checkpoint.root,
-    )
-    .map_err(|error| CheckError::Inclusion {
-        index: receipt.index,
-        error,
-    })?;
-    let tlog_proof = TlogProof::parse(&receipt.tlog_proof).map_err(CheckError::TlogProof)?;
-    let (_, extra) = tlog_proof
-        .verify_extra(&key)
-        .map_err(CheckError::TlogProof)?;
-    if extra != receipt.entry.as_bytes() {
-        return Err(CheckError::TlogProofDiffers("entry"));
-    }
-    if tlog_proof.index != receipt.index {
-        return Err(CheckError::TlogProofDiffers("index"));
-    }
-    if tlog_proof.checkpoint != receipt.checkpoint {
-        return Err(CheckError::TlogProofDiffers("checkpoint"));
-    }
-
+    let checkpoint = verify_receipt(&receipt, &promise.answer.record, &key)?;
     let day = opened.day;
+    check_last_entry_day(&client, &checkpoint, day).await?;
     let day_root = client
         .root_of_day(&day.to_string())
         .await?
@@ -431,12 +426,10 @@ pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
     // With a publish period shorter than a day, the receipt's root is the
     // root of the record's period, an earlier root of the same day.
     check_consistent(&client, &checkpoint, &day_root).await?;
-    let latest = match client.latest_root().await? {
-        Some(latest) => {
-            open_checkpoint(&latest.checkpoint, &key).map_err(CheckError::LatestRoot)?
-        }
-        None => day_root.clone(),
-    };
+    if day_root.size != checkpoint.size {
+        check_last_entry_day(&client, &day_root, day).await?;
+    }
+    let latest = latest.map_or_else(|| day_root.clone(), |(_, checkpoint)| checkpoint);
     check_consistent(&client, &day_root, &latest).await?;
     Ok(CheckReport {
         origin: key.name().to_owned(),
@@ -446,6 +439,129 @@ pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
         day_size: day_root.size,
         latest_size: latest.size,
     })
+}
+
+/// The latest root as served and as signed, `None` before the first.
+async fn latest_root(
+    client: &LogClient,
+    key: &VerifierKey,
+) -> Result<Option<(ServedRoot, Checkpoint)>, CheckError> {
+    let Some(served) = client.latest_root().await? else {
+        return Ok(None);
+    };
+    let checkpoint = open_checkpoint(&served.checkpoint, key).map_err(CheckError::LatestRoot)?;
+    Ok(Some((served, checkpoint)))
+}
+
+/// Why a record has no receipt: pending until the log signs a root for a
+/// period that ends at or after the promise's `publish_after`; after that,
+/// the log broke its promise. The log's 404 says the same either way.
+fn receipt_not_found(publish_after: &str, latest: Option<&ServedRoot>) -> CheckError {
+    let pending = || CheckError::Pending {
+        publish_after: publish_after.to_owned(),
+    };
+    let Some(latest) = latest else {
+        return pending();
+    };
+    let parse = |what, value: &str| {
+        OffsetDateTime::parse(value, &Rfc3339).map_err(|e| CheckError::BadTime {
+            what,
+            value: value.to_owned(),
+            reason: e.to_string(),
+        })
+    };
+    let times = parse("promise's publish_after", publish_after)
+        .and_then(|due| Ok((due, parse("latest root's period_end", &latest.period_end)?)));
+    match times {
+        Err(error) => error,
+        Ok((due, period_end)) if period_end < due => pending(),
+        Ok(_) => CheckError::NotPublished {
+            publish_after: publish_after.to_owned(),
+            period_end: latest.period_end.clone(),
+        },
+    }
+}
+
+/// Verifies a receipt on its own: its entry is the promised record plus
+/// `prev`, with the leaf hash it says, included in its signed checkpoint,
+/// and its tlog-proof says the same. Returns the checkpoint.
+fn verify_receipt(
+    receipt: &Receipt,
+    promised_record: &str,
+    key: &VerifierKey,
+) -> Result<Checkpoint, CheckError> {
+    let entry = Entry::parse(receipt.entry.as_bytes()).map_err(CheckError::InvalidEntry)?;
+    let entry_record = entry.record.to_bytes();
+    if entry_record != promised_record.as_bytes() {
+        return Err(CheckError::EntryMismatch {
+            promised: promised_record.to_owned(),
+            found: String::from_utf8_lossy(&entry_record).into_owned(),
+        });
+    }
+    let leaf = leaf_hash(receipt.entry.as_bytes());
+    if receipt.leaf_hash != leaf.to_hex() {
+        return Err(CheckError::LeafHash {
+            served: receipt.leaf_hash.clone(),
+            computed: leaf,
+        });
+    }
+    let checkpoint = open_checkpoint(&receipt.checkpoint, key).map_err(CheckError::Checkpoint)?;
+    let proof = base64_hashes(&receipt.inclusion_proof).map_err(CheckError::MalformedProof)?;
+    verify_included(&leaf, receipt.index, &checkpoint, &proof)?;
+    let tlog_proof = TlogProof::parse(&receipt.tlog_proof).map_err(CheckError::TlogProof)?;
+    let (_, extra) = tlog_proof
+        .verify_extra(key)
+        .map_err(CheckError::TlogProof)?;
+    if extra != receipt.entry.as_bytes() {
+        return Err(CheckError::TlogProofDiffers("entry"));
+    }
+    if tlog_proof.index != receipt.index {
+        return Err(CheckError::TlogProofDiffers("index"));
+    }
+    if tlog_proof.checkpoint != receipt.checkpoint {
+        return Err(CheckError::TlogProofDiffers("checkpoint"));
+    }
+    Ok(checkpoint)
+}
+
+/// Verifies that entry `index` with leaf hash `leaf` is in `root`.
+fn verify_included(
+    leaf: &Hash,
+    index: u64,
+    root: &Checkpoint,
+    proof: &[Hash],
+) -> Result<(), CheckError> {
+    verify_inclusion(leaf, index, root.size, proof, &root.root)
+        .map_err(|error| CheckError::Inclusion { index, error })
+}
+
+/// The day of a root is served, not signed; its last entry's is, through
+/// the root hash. Fetches that entry with its inclusion proof in `root`
+/// and requires it to be of `day`: a record published in the root of a
+/// later day ends before entries of that day.
+async fn check_last_entry_day(
+    client: &LogClient,
+    root: &Checkpoint,
+    day: Day,
+) -> Result<(), CheckError> {
+    // The root holds the record, so it is not empty.
+    let index = root.size - 1;
+    let (served, proof) = tokio::try_join!(
+        client.entry(index),
+        client.inclusion_proof(index, root.size)
+    )?;
+    verify_included(&leaf_hash(served.entry.as_bytes()), index, root, &proof)?;
+    let entry = Entry::parse(served.entry.as_bytes())
+        .map_err(|error| CheckError::InvalidServedEntry { index, error })?;
+    if entry.record.day != day {
+        return Err(CheckError::LastEntryOfAnotherDay {
+            index,
+            size: root.size,
+            found: entry.record.day,
+            promised: day,
+        });
+    }
+    Ok(())
 }
 
 /// Verifies the served consistency proof between two non-empty roots, in

@@ -26,8 +26,8 @@ use lucent_core::merkle::{self, CompactRange, verify_consistency};
 use lucent_core::note::VerifierKey;
 use lucent_core::record::{Day, Deployment, Entry, ParseError};
 use lucent_core::tiles::{
-    RootFromTilesError, TileError, TilePath, decode_entry_bundle, entry_bundles_for_size,
-    parse_hash_tile, root_from_tiles, tile_slot, tile_width_at, tiles_for_size,
+    RootFromTilesError, TILE_WIDTH, TileError, TilePath, decode_entry_bundle, parse_hash_tile,
+    root_from_tiles, tile_slot, tile_width_at,
 };
 
 use super::http::{HttpError, LogClient, ServedRoot};
@@ -321,8 +321,7 @@ pub async fn verify(
         check_growth(&client, remembered, latest).await?;
     }
     check_consistency(&client, &roots, progress).await?;
-    let upper_tiles = fetch_upper_tiles(&client, latest.size).await?;
-    let from_tiles = root_from_served_tiles(&client, latest.size, &upper_tiles).await?;
+    let from_tiles = root_from_served_tiles(&client, latest.size).await?;
     if from_tiles != latest.root {
         return Err(VerifyError::TilesRootMismatch {
             size: latest.size,
@@ -330,7 +329,7 @@ pub async fn verify(
             signed: latest.root,
         });
     }
-    Rebuild::new(&roots, remembered, upper_tiles)
+    Rebuild::new(&roots, remembered)
         .run(&client, progress)
         .await?;
 
@@ -490,21 +489,6 @@ async fn fetch_hash_tile(client: &LogClient, path: TilePath) -> Result<Vec<Hash>
     parse_hash_tile(&bytes, path.width()).map_err(|error| VerifyError::Tile { path, error })
 }
 
-/// Every hash tile above level 0 of the tree of `size` leaves, by path.
-async fn fetch_upper_tiles(
-    client: &LogClient,
-    size: u64,
-) -> Result<HashMap<TilePath, Vec<Hash>>, VerifyError> {
-    let paths = tiles_for_size(size)
-        .into_iter()
-        .filter(|path| matches!(path, TilePath::Hash { level, .. } if *level > 0));
-    stream::iter(paths)
-        .map(|path| async move { Ok((path, fetch_hash_tile(client, path).await?)) })
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await
-}
-
 /// Marks a tile that [`root_from_served_tiles`] has not fetched yet.
 struct NotFetched;
 
@@ -512,20 +496,10 @@ struct NotFetched;
 /// as any tlog-tiles client computes it. [`root_from_tiles`] is
 /// synchronous, so it runs on the tiles at hand and names the next one it
 /// lacks, which is then fetched: one round per tile level.
-async fn root_from_served_tiles(
-    client: &LogClient,
-    size: u64,
-    upper_tiles: &HashMap<TilePath, Vec<Hash>>,
-) -> Result<Hash, VerifyError> {
+async fn root_from_served_tiles(client: &LogClient, size: u64) -> Result<Hash, VerifyError> {
     let mut fetched: HashMap<TilePath, Vec<Hash>> = HashMap::new();
     loop {
-        let at_hand = |path: TilePath| {
-            upper_tiles
-                .get(&path)
-                .or_else(|| fetched.get(&path))
-                .cloned()
-                .ok_or(NotFetched)
-        };
+        let at_hand = |path: TilePath| fetched.get(&path).cloned().ok_or(NotFetched);
         match root_from_tiles(size, at_hand) {
             Ok(root) => return Ok(root),
             Err(RootFromTilesError::Fetch { path, .. }) => {
@@ -536,6 +510,68 @@ async fn root_from_served_tiles(
                 return Err(VerifyError::Tile { path, error });
             }
         }
+    }
+}
+
+/// The entry bundles of a tree of `size` leaves, left to right, made one at
+/// a time: a signed root may claim 2^63 entries, and a verifier holds only
+/// what it has verified.
+fn entry_bundles(size: u64) -> impl Iterator<Item = TilePath> {
+    (0..size.div_ceil(u64::from(TILE_WIDTH))).map(move |index| TilePath::Entries {
+        index,
+        width: tile_width_at(0, index, size),
+    })
+}
+
+/// A node the rebuild completed, to check against the hash tile above
+/// level 0 that holds it.
+struct CompletedNode {
+    path: TilePath,
+    position: u8,
+    rebuilt: Hash,
+}
+
+/// The hash tiles above level 0 that the rebuild has reached, at their
+/// width in the final tree: the latest one of each level. Nodes complete
+/// left to right, so an earlier tile of a level is never needed again.
+#[derive(Default)]
+struct UpperTiles {
+    by_level: HashMap<u8, (TilePath, Vec<Hash>)>,
+}
+
+impl UpperTiles {
+    /// Checks a completed node against its tile, fetched if it is new.
+    async fn check(&mut self, client: &LogClient, node: CompletedNode) -> Result<(), VerifyError> {
+        let CompletedNode {
+            path,
+            position,
+            rebuilt,
+        } = node;
+        let TilePath::Hash { level, .. } = path else {
+            unreachable!("completed nodes are in hash tiles")
+        };
+        let tile = match self.by_level.get(&level) {
+            Some((held, tile)) if *held == path => tile,
+            _ => {
+                let tile = fetch_hash_tile(client, path).await?;
+                &self
+                    .by_level
+                    .entry(level)
+                    .insert_entry((path, tile))
+                    .into_mut()
+                    .1
+            }
+        };
+        let served = tile[usize::from(position)];
+        if served != rebuilt {
+            return Err(VerifyError::TileHashMismatch {
+                path,
+                position,
+                served,
+                rebuilt,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -587,8 +623,10 @@ struct Rebuild<'a> {
     /// Every root, oldest first; the last one's size is the tree's final size.
     roots: &'a [SignedRoot],
     remembered: Option<Remembered>,
-    /// Hash tiles above level 0, at their width in the final tree.
-    upper_tiles: HashMap<TilePath, Vec<Hash>>,
+    /// Hash tiles above level 0, fetched as the tree reaches them.
+    upper_tiles: UpperTiles,
+    /// Nodes completed since the last check against `upper_tiles`.
+    completed: Vec<CompletedNode>,
     tree: CompactRange,
     /// The leaf hash of the last entry: the next entry's `prev`.
     last_leaf: Hash,
@@ -599,15 +637,12 @@ struct Rebuild<'a> {
 }
 
 impl<'a> Rebuild<'a> {
-    fn new(
-        roots: &'a [SignedRoot],
-        remembered: Option<Remembered>,
-        upper_tiles: HashMap<TilePath, Vec<Hash>>,
-    ) -> Rebuild<'a> {
+    fn new(roots: &'a [SignedRoot], remembered: Option<Remembered>) -> Rebuild<'a> {
         Rebuild {
             roots,
             remembered,
-            upper_tiles,
+            upper_tiles: UpperTiles::default(),
+            completed: Vec::new(),
             tree: CompactRange::new(),
             last_leaf: Hash::ZERO,
             last_entry: None,
@@ -621,7 +656,7 @@ impl<'a> Rebuild<'a> {
         let size = self.roots.last().map_or(0, |root| root.size);
         progress.start("entries", size);
         self.check_roots_at_size()?;
-        let mut bundles = stream::iter(entry_bundles_for_size(size))
+        let mut bundles = stream::iter(entry_bundles(size))
             .map(|path| tokio::spawn(fetch_bundle(client.clone(), path, size)))
             .buffered(CONCURRENCY);
         while let Some(joined) = bundles.next().await {
@@ -629,6 +664,9 @@ impl<'a> Rebuild<'a> {
             for (position, (leaf, entry)) in bundle.entries.into_iter().enumerate() {
                 let served = (bundle.tile_path, bundle.tile[position]);
                 self.push(leaf, entry, served)?;
+            }
+            for node in self.completed.drain(..) {
+                self.upper_tiles.check(client, node).await?;
             }
             progress.set(self.tree.size());
         }
@@ -664,9 +702,8 @@ impl<'a> Rebuild<'a> {
         }
         self.check_place(index, entry.record.day, entry.record.deployment)?;
 
-        let upper_tiles = &self.upper_tiles;
+        let completed = &mut self.completed;
         let final_size = self.roots.last().map_or(0, |root| root.size);
-        let mut mismatch = None;
         self.tree.append(leaf, |id, rebuilt| {
             let Some(slot) = tile_slot(id).filter(|_| id.level > 0) else {
                 return;
@@ -678,21 +715,14 @@ impl<'a> Rebuild<'a> {
                 index,
                 width,
             };
-            // Every tile of the final tree was fetched at its final width,
-            // which holds every node completed on the way there.
-            let served = upper_tiles[&path][usize::from(slot.position)];
-            if served != rebuilt && mismatch.is_none() {
-                mismatch = Some(VerifyError::TileHashMismatch {
-                    path,
-                    position: slot.position,
-                    served,
-                    rebuilt,
-                });
-            }
+            // The tile at its final width holds every node completed on
+            // the way there.
+            completed.push(CompletedNode {
+                path,
+                position: slot.position,
+                rebuilt,
+            });
         });
-        if let Some(mismatch) = mismatch {
-            return Err(mismatch);
-        }
         self.last_leaf = leaf;
         self.last_entry = Some((entry.record.day, entry.record.deployment));
         self.check_roots_at_size()

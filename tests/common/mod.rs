@@ -222,3 +222,32 @@ impl WriteLock {
         sqlx::query("ROLLBACK").execute(&mut self.0).await.unwrap();
     }
 }
+
+/// A promise of `record`, signed by `key` (whose name is the origin), for
+/// the log at `url`, as `lucent submit` saves it.
+pub fn signed_promise(
+    url: &str,
+    key: &lucent_core::note::SigningKey,
+    record: &lucent_core::record::Record,
+    publish_after: &str,
+) -> lucent::cli::submit::SavedPromise {
+    let bytes = record.to_bytes();
+    let hash = lucent_core::record::record_hash(&bytes);
+    let day = record.day.to_string();
+    let promise = lucent_core::promise::Promise::new(key.name(), &day, hash)
+        .unwrap()
+        .sign(key)
+        .unwrap();
+    lucent::cli::submit::SavedPromise {
+        url: url.to_owned(),
+        verifier_key: key.verifier_key().to_string(),
+        answer: lucent::api::PromiseBody {
+            day,
+            deployment: record.deployment.to_string(),
+            record: String::from_utf8(bytes).unwrap(),
+            record_hash: hash.to_hex(),
+            publish_after: publish_after.to_owned(),
+            promise,
+        },
+    }
+}
