@@ -3,6 +3,8 @@
 //! sends nothing for `read_timeout` is closed, which bounds slow clients
 //! that trickle their headers and idle keep-alive connections alike.
 
+mod per_host;
+
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,6 +17,8 @@ use poem::web::{LocalAddr, RemoteAddr};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_io_timeout::TimeoutStream;
+
+pub use per_host::{HostSlot, PerHostConnections};
 
 /// Limits on the connections an acceptor hands to the HTTP server.
 #[derive(Debug, Clone, Copy)]
