@@ -170,7 +170,13 @@ struct ServeArgs {
     max_connections: usize,
     /// Connections one client address (IPv6: one /64) may hold open; more
     /// are closed at once. Trusted proxies are exempt; 0 turns it off.
-    #[arg(long, env = "LUCENT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    // Twice what `lucent bench load` and wrk open (64): a client's
+    // connection pool briefly holds more connections than it uses.
+    #[arg(
+        long,
+        env = "LUCENT_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 128
+    )]
     max_connections_per_address: usize,
     /// Seconds a client has to send a whole request head, counted from when
     /// the server waits for it (so also the longest idle keep-alive).
