@@ -124,6 +124,7 @@ impl HttpListener {
             // Over its host's cap: closed unread, so that refusing costs
             // the server one accept and holds nothing.
             let Some(host_slot) = per_host.open(remote.ip()) else {
+                tracing::debug!("closed a connection over its address's cap");
                 continue;
             };
             let io = TokioIo::new(Box::pin(with_timeouts(stream, &limits)));
