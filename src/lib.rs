@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod datadir;
+pub mod host;
 pub mod listener;
 pub mod pages;
 pub mod period;

@@ -168,9 +168,27 @@ struct ServeArgs {
     /// Connections served at once; more wait in the kernel's backlog.
     #[arg(long, env = "LUCENT_MAX_CONNECTIONS", default_value_t = 512)]
     max_connections: usize,
-    /// Seconds a connection may send nothing (slow headers, idle keep-alive) before it is closed.
+    /// Connections one client address (IPv6: one /64) may hold open; more
+    /// are closed at once. Trusted proxies are exempt; 0 turns it off.
+    // Twice what `lucent bench load` and wrk open (64): a client's
+    // connection pool briefly holds more connections than it uses.
+    #[arg(
+        long,
+        env = "LUCENT_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 128
+    )]
+    max_connections_per_address: usize,
+    /// Seconds a client has to send a whole request head, counted from when
+    /// the server waits for it (so also the longest idle keep-alive).
+    #[arg(long, env = "LUCENT_HEAD_TIMEOUT", default_value_t = 10)]
+    head_timeout: u64,
+    /// Seconds a connection may send nothing while the server reads from it
+    /// (between bytes of a head or body, while an answer is prepared).
     #[arg(long, env = "LUCENT_READ_TIMEOUT", default_value_t = 10)]
     read_timeout: u64,
+    /// Seconds a client may take none of an answer before it is dropped.
+    #[arg(long, env = "LUCENT_WRITE_TIMEOUT", default_value_t = 10)]
+    write_timeout: u64,
     /// Seconds a request may take before the answer is 503; less than
     /// --read-timeout, whose clock also runs while an answer is prepared.
     #[arg(long, env = "LUCENT_REQUEST_TIMEOUT", default_value_t = 8)]
@@ -284,7 +302,10 @@ impl ServeArgs {
             queue_capacity: self.queue_capacity,
             connection_limits: ConnectionLimits {
                 max_connections: self.max_connections,
+                max_connections_per_address: self.max_connections_per_address,
+                head_timeout: Duration::from_secs(self.head_timeout),
                 read_timeout: Duration::from_secs(self.read_timeout),
+                write_timeout: Duration::from_secs(self.write_timeout),
             },
             request_timeout: Duration::from_secs(self.request_timeout),
         }

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -17,7 +16,7 @@ use lucent_core::note::VerifierKey;
 use crate::api::{self, AppState, RateLimiter, TrustedProxies};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirError};
-use crate::listener::{ConnectionLimits, LimitedAcceptor};
+use crate::listener::{ConnectionLimits, HttpListener};
 use crate::period::Period;
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
 use crate::storage::ReadStore;
@@ -72,7 +71,7 @@ pub struct RunningServer {
     pub sequencer: Sequencer,
     read: ReadStore,
     stop: oneshot::Sender<()>,
-    http: JoinHandle<std::io::Result<()>>,
+    http: JoinHandle<()>,
     writer: JoinHandle<()>,
 }
 
@@ -124,32 +123,22 @@ pub async fn start(
     spawn_forgetting(&state);
     spawn_report_count_log(&state);
     spawn_stats_refresh(&state);
-    let acceptor = TcpListener::bind(config.listen.clone())
-        .into_acceptor()
-        .await
-        .map_err(|source| ServeError::Listen {
-            address: config.listen.clone(),
-            source,
-        })?;
-    let acceptor = LimitedAcceptor::new(acceptor, config.connection_limits);
-    let address = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .expect("a TCP listener has a socket address");
+    let listener = HttpListener::bind(
+        &config.listen,
+        config.connection_limits,
+        config.trusted_proxies.clone(),
+    )
+    .await
+    .map_err(|source| ServeError::Listen {
+        address: config.listen.clone(),
+        source,
+    })?;
+    let address = listener.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let app = api::app(state, config.request_timeout);
-    let http = tokio::spawn(async move {
-        poem::Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(
-                app,
-                async {
-                    let _ = stopped.await;
-                },
-                Some(Duration::from_secs(10)),
-            )
-            .await
-    });
+    let http = tokio::spawn(listener.serve(app, async {
+        let _ = stopped.await;
+    }));
     tracing::info!(%address, verifier_key = %verifier_key, "lucent is serving");
     Ok(RunningServer {
         address,
@@ -224,10 +213,8 @@ impl RunningServer {
     /// closes the database.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
-        match self.http.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "the HTTP server failed"),
-            Err(e) => tracing::error!(error = %e, "the HTTP server task failed"),
+        if let Err(e) = self.http.await {
+            tracing::error!(error = %e, "the HTTP server task failed");
         }
         drop(self.sequencer);
         if let Err(e) = self.writer.await {

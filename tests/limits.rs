@@ -4,16 +4,30 @@
 
 mod common;
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use common::{TestServer, config, nonce, report};
 use lucent::clock::ManualClock;
+use lucent::listener::ConnectionLimits;
 use lucent::period::Period;
 use time::macros::datetime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 const ORIGIN: &str = "test.example/lucent";
+
+/// A server whose connection limits `adjust` changes, and its data
+/// directory, which lives as long as the test holds it.
+async fn server_with_limits(
+    adjust: impl FnOnce(&mut ConnectionLimits),
+) -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), ORIGIN, Period::DAY);
+    adjust(&mut config.connection_limits);
+    let clock = ManualClock::new(datetime!(2026-11-27 12:00 UTC));
+    (dir, TestServer::start(config, clock).await)
+}
 
 /// Reads until the server closes the connection; returns what it sent.
 async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
@@ -76,10 +90,7 @@ async fn a_slow_request_gets_503_before_its_connection_is_cut() {
 
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_for_a_free_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = config(dir.path(), ORIGIN, Period::DAY);
-    config.connection_limits.max_connections = 2;
-    let server = TestServer::start(config, ManualClock::new(datetime!(2026-11-27 12:00 UTC))).await;
+    let (_dir, server) = server_with_limits(|limits| limits.max_connections = 2).await;
     let address = server.running().address;
     let idle_a = TcpStream::connect(address).await.unwrap();
     let idle_b = TcpStream::connect(address).await.unwrap();
@@ -104,6 +115,205 @@ async fn connections_beyond_the_cap_wait_for_a_free_one() {
         String::from_utf8_lossy(&answer)
     );
     drop(idle_b);
+    server.stop().await;
+}
+
+/// The request the tests below ask for from a fresh connection.
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// Connects from `from` (any port) to `server`.
+async fn connect_from(from: &str, server: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(server).await.unwrap()
+}
+
+/// `/healthz` on `stream`: the whole answer, and how long it took.
+async fn healthz(mut stream: TcpStream) -> (Vec<u8>, Duration) {
+    let started = Instant::now();
+    stream.write_all(HEALTHZ).await.unwrap();
+    let answer = read_to_close(&mut stream).await;
+    (answer, started.elapsed())
+}
+
+fn assert_ok(answer: &[u8]) {
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(answer)
+    );
+}
+
+/// Waits until the server closes `stream`, reading whatever it sends.
+async fn until_closed(stream: &mut tokio::net::tcp::ReadHalf<'_>) {
+    let mut buffer = [0u8; 4096];
+    while let Ok(1..) = stream.read(&mut buffer).await {}
+}
+
+/// Sends a request head one byte every `gap`, never finishing it, until the
+/// server closes the connection; returns how long that took (at most
+/// `bound`, or the test fails).
+async fn trickle_until_closed(mut stream: TcpStream, gap: Duration, bound: Duration) -> Duration {
+    let started = Instant::now();
+    let (mut from_server, mut to_server) = stream.split();
+    let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter();
+    let bytes: Vec<u8> = head
+        .chain(std::iter::repeat(&b'a'))
+        .take(200)
+        .copied()
+        .collect();
+    let trickle = async {
+        for byte in bytes {
+            if to_server.write_all(&[byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(gap).await;
+        }
+        std::future::pending::<()>().await
+    };
+    let cut = tokio::time::timeout(bound, async {
+        tokio::select! {
+            () = until_closed(&mut from_server) => {}
+            () = trickle => {}
+        }
+    });
+    cut.await
+        .expect("the server closes a connection that trickles its head");
+    started.elapsed()
+}
+
+/// With every slot held by clients that trickle their request heads, each
+/// is closed at the head deadline, however often it sends a byte, and
+/// another client is served soon after.
+#[tokio::test]
+async fn trickling_heads_are_cut_at_the_head_deadline() {
+    let (_dir, server) = server_with_limits(|limits| {
+        limits.max_connections = 4;
+        limits.head_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let address = server.running().address;
+    let (gap, bound) = (Duration::from_millis(300), Duration::from_secs(15));
+    let mut tricklers = Vec::new();
+    for _ in 0..4 {
+        let stream = TcpStream::connect(address).await.unwrap();
+        tricklers.push(tokio::spawn(trickle_until_closed(stream, gap, bound)));
+    }
+    // Queued behind the four in the backlog: served once one is cut.
+    let fifth = TcpStream::connect(address).await.unwrap();
+    let (answer, waited) = tokio::time::timeout(Duration::from_secs(5), healthz(fifth))
+        .await
+        .expect("/healthz is answered while four clients trickle");
+    assert_ok(&answer);
+    assert!(
+        waited < Duration::from_secs(3),
+        "/healthz waited {waited:?}"
+    );
+    for trickler in tricklers {
+        let lasted = trickler.await.unwrap();
+        assert!(
+            lasted < Duration::from_secs(3),
+            "a trickler lasted {lasted:?}"
+        );
+    }
+    server.stop().await;
+}
+
+/// Pipelines requests for a large answer and never reads; returns how long
+/// until the server dropped the connection (at most `bound`, or the test
+/// fails).
+async fn pipeline_without_reading(server: SocketAddr, bound: Duration) -> Duration {
+    let socket = TcpSocket::new_v4().unwrap();
+    // A small window, so that the answers back up quickly.
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(server).await.unwrap();
+    let started = Instant::now();
+    let request = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n";
+    let dropped = tokio::time::timeout(bound, async {
+        for _ in 0..1_000_000 {
+            if stream.write_all(request).await.is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(
+        dropped.await.unwrap_or(false),
+        "the server drops a client that does not read its answers"
+    );
+    started.elapsed()
+}
+
+/// With every slot held by clients that send requests and never read the
+/// answers, each is dropped once its answers stop moving for the write
+/// timeout, and another client is served.
+#[tokio::test]
+async fn clients_that_do_not_read_are_dropped_at_the_write_timeout() {
+    let write_timeout = Duration::from_secs(1);
+    let (_dir, server) = server_with_limits(|limits| {
+        limits.max_connections = 4;
+        limits.write_timeout = write_timeout;
+    })
+    .await;
+    let address = server.running().address;
+    let bound = Duration::from_secs(15);
+    let pipeliners: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(pipeline_without_reading(address, bound)))
+        .collect();
+    let mut dropped_after = Vec::new();
+    for pipeliner in pipeliners {
+        dropped_after.push(pipeliner.await.unwrap());
+    }
+    for lasted in &dropped_after {
+        assert!(
+            *lasted >= write_timeout,
+            "dropped before the write timeout: {lasted:?}"
+        );
+        assert!(
+            *lasted < Duration::from_secs(8),
+            "a pipeliner lasted {lasted:?}"
+        );
+    }
+    let fresh = TcpStream::connect(address).await.unwrap();
+    let (answer, waited) = healthz(fresh).await;
+    assert_ok(&answer);
+    assert!(
+        waited < Duration::from_secs(2),
+        "/healthz waited {waited:?}"
+    );
+    server.stop().await;
+}
+
+/// One address holds at most its cap of connections; the next is closed
+/// at once, unread, while another address is still served.
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let (_dir, server) = server_with_limits(|limits| {
+        limits.max_connections = 16;
+        limits.max_connections_per_address = 3;
+    })
+    .await;
+    let address = server.running().address;
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(connect_from("127.0.0.1", address).await);
+    }
+    // Accepted after the three, in backlog order, so they hold the cap.
+    let mut over_cap = connect_from("127.0.0.1", address).await;
+    let started = Instant::now();
+    let answer = read_to_close(&mut over_cap).await;
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    let refused_after = started.elapsed();
+    assert!(
+        refused_after < Duration::from_secs(2),
+        "refused after {refused_after:?}"
+    );
+    let (answer, _) = healthz(connect_from("127.0.0.2", address).await).await;
+    assert_ok(&answer);
+    // The connections within the cap are served as usual.
+    let (answer, _) = healthz(idle.pop().unwrap()).await;
+    assert_ok(&answer);
+    drop(idle);
     server.stop().await;
 }
 

@@ -1,8 +1,8 @@
 //! A per-address limit on reports. Addresses live in memory only, in the
-//! limiter's table, and leave it within minutes; IPv6 addresses are counted
-//! by /64, since one host usually holds a whole /64.
+//! limiter's table, and leave it within minutes; they are counted by
+//! [`Host`] (IPv6 by /64).
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -14,10 +14,11 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
 use super::AppState;
 use super::problem::ApiError;
+use crate::host::Host;
 
 /// Reports per minute per client address.
 pub struct RateLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    limiter: DefaultKeyedRateLimiter<Host>,
     trusted: TrustedProxies,
 }
 
@@ -36,7 +37,7 @@ impl RateLimiter {
     /// Counts a report from `client`; the error holds the seconds to wait.
     fn check(&self, client: IpAddr) -> Result<(), u64> {
         self.limiter
-            .check_key(&bucket(client))
+            .check_key(&Host::of(client))
             .map_err(|not_until| {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 wait.as_secs() + 1
@@ -47,20 +48,6 @@ impl RateLimiter {
     pub fn forget_idle(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
-    }
-}
-
-/// The key an address is counted under.
-fn bucket(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(Ipv6Addr::from(prefix))
-            }
-        },
-        v4 => v4,
     }
 }
 
@@ -129,17 +116,6 @@ impl<E: Endpoint> Endpoint for LimitEndpoint<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv6_is_counted_by_64() {
-        let a: IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(bucket(a), bucket(b));
-        assert_ne!(bucket(a), bucket(c));
-        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        assert_eq!(bucket(mapped), "192.0.2.1".parse::<IpAddr>().unwrap());
-    }
 
     #[test]
     fn limits_per_address() {

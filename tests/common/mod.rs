@@ -36,7 +36,10 @@ pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
         queue_capacity: lucent::sequencer::DEFAULT_QUEUE_CAPACITY,
         connection_limits: lucent::listener::ConnectionLimits {
             max_connections: 512,
+            max_connections_per_address: 128,
+            head_timeout: std::time::Duration::from_secs(10),
             read_timeout: std::time::Duration::from_secs(10),
+            write_timeout: std::time::Duration::from_secs(10),
         },
         request_timeout: std::time::Duration::from_secs(8),
     }
