@@ -15,5 +15,6 @@ pub mod period;
 pub mod sequencer;
 pub mod server;
 pub mod storage;
+pub mod wire;
 
 pub use lucent_core as core;

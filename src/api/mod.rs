@@ -23,10 +23,9 @@ use lucent_core::note::SigningKey;
 
 pub use problem::{ApiError, Problem};
 pub use rate_limit::{RateLimiter, TrustedProxies};
-pub(crate) use reads::{EntriesPage, EntryBody, entries_by_deployment, entry_body};
-pub use reads::{LogBody, ReceiptBody, RootBody};
+pub(crate) use reads::{entries_by_deployment, entry_body};
 pub use report_counts::ReportCounts;
-pub use reports::{MAX_BODY, PromiseBody};
+pub use reports::MAX_BODY;
 
 use crate::period::Period;
 use crate::sequencer::Sequencer;

@@ -27,7 +27,7 @@ pub struct Problem {
     pub field: Option<String>,
     /// For 409: the promise the server gave for the deployment's first report of the day.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub promise: Option<super::reports::PromiseBody>,
+    pub promise: Option<crate::wire::PromiseBody>,
 }
 
 /// Every error an endpoint can answer with.
@@ -40,7 +40,7 @@ pub enum ApiError {
     #[error("the body must be application/json")]
     UnsupportedMediaType,
     #[error("this deployment already sent a different report today; the first one stands")]
-    Conflict(Box<super::reports::PromiseBody>),
+    Conflict(Box<crate::wire::PromiseBody>),
     #[error("the server is saturated; retry later")]
     Saturated,
     #[error("the request took too long; retry later")]

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use poem::web::Data;
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{Object, OpenApi};
 
 use lucent_core::Hash;
 use lucent_core::hash::leaf_hash;
@@ -20,91 +20,10 @@ use crate::period::{day_of, instant, rfc3339};
 use crate::sequencer::record_key;
 use crate::storage::tiles::{ComputeError, TileNodes};
 use crate::storage::{RootRow, StorageError};
-
-/// The log's identity and published size.
-#[derive(Debug, Clone, Object, serde::Deserialize)]
-pub struct LogBody {
-    /// The log's name and checkpoint origin.
-    pub origin: String,
-    /// The verifier key of the log key, in the signed-note text form.
-    pub verifier_key: String,
-    /// The size of the latest signed root (0 before the first).
-    pub size: u64,
-    /// The UTC day on which the log began.
-    pub inception_day: String,
-}
-
-/// A signed root.
-#[derive(Debug, Clone, Object, serde::Deserialize)]
-pub struct RootBody {
-    /// The UTC day the root closes.
-    pub day: String,
-    /// The end of the period it closes (RFC 3339).
-    pub period_end: String,
-    /// The number of entries it covers.
-    pub size: u64,
-    /// The Merkle tree root (lowercase hex).
-    pub root_hash: String,
-    /// The signed checkpoint (C2SP tlog-checkpoint note text).
-    pub checkpoint: String,
-}
-
-/// The evidence that a record is in the log.
-#[derive(Debug, Clone, Object, serde::Deserialize)]
-pub struct ReceiptBody {
-    /// The entry's index in the log.
-    pub index: u64,
-    /// The entry bytes exactly as stored and hashed.
-    pub entry: String,
-    /// RFC 6962 leaf hash of the entry (lowercase hex).
-    pub leaf_hash: String,
-    /// The signed daily root that first covered the entry.
-    pub checkpoint: String,
-    /// The inclusion proof of the entry in that root, base64 hashes.
-    pub inclusion_proof: Vec<String>,
-    /// The same evidence as one C2SP tlog-proof text, the entry base64 in its `extra` line.
-    pub tlog_proof: String,
-}
-
-/// A published entry.
-#[derive(Object)]
-pub struct EntryBody {
-    /// The entry's index in the log.
-    pub index: u64,
-    /// The entry bytes exactly as stored and hashed (canonical JSON).
-    pub entry: String,
-    /// RFC 6962 leaf hash of the entry (lowercase hex).
-    pub leaf_hash: String,
-}
-
-/// A page of entries.
-#[derive(Object)]
-pub struct EntriesPage {
-    pub entries: Vec<EntryBody>,
-    /// The index of the last entry of this page when more follow (absent on
-    /// the last page): the next page starts after it (`start=next_after+1`
-    /// for `/v1/entries`, `after=next_after` for a deployment prefix).
-    #[oai(skip_serializing_if_is_none)]
-    pub next_after: Option<u64>,
-}
-
-/// An inclusion proof.
-#[derive(Object)]
-pub struct InclusionProofBody {
-    pub index: u64,
-    pub size: u64,
-    /// RFC 9162 inclusion proof, base64 hashes.
-    pub proof: Vec<String>,
-}
-
-/// A consistency proof.
-#[derive(Object)]
-pub struct ConsistencyProofBody {
-    pub old: u64,
-    pub new: u64,
-    /// RFC 9162 consistency proof, base64 hashes (empty when old is 0 or equals new).
-    pub proof: Vec<String>,
-}
+use crate::wire::{
+    ConsistencyProofBody, EntriesPage, EntryBody, InclusionProofBody, LogBody, ReceiptBody,
+    RootBody,
+};
 
 /// Most entries or roots one request returns.
 const MAX_PAGE: u32 = 1000;

@@ -6,8 +6,7 @@ use poem::web::Data;
 use poem::{Request, RequestBody};
 use poem_openapi::payload::{Json, ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
-use poem_openapi::{ApiResponse, Object, OpenApi, impl_apirequest_for_payload};
-use serde::Serialize;
+use poem_openapi::{ApiResponse, OpenApi, impl_apirequest_for_payload};
 
 use lucent_core::record::{FIELDS, FieldDef, Report};
 
@@ -15,27 +14,10 @@ use super::AppState;
 use super::problem::{ApiError, Problems, SubmitProblems};
 use crate::period::rfc3339;
 use crate::sequencer::{OutcomeKind, Promised, SubmitError};
+use crate::wire::PromiseBody;
 
 /// The largest report body accepted, in bytes.
 pub const MAX_BODY: usize = 4096;
-
-/// The signed promise: what the server stored, and its signature that the
-/// record will be in the root of its day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Object)]
-pub struct PromiseBody {
-    /// The UTC day on which the report was accepted (YYYY-MM-DD).
-    pub day: String,
-    /// The deployment hash (lowercase hex).
-    pub deployment: String,
-    /// The record bytes exactly as stored (canonical JSON, as a string).
-    pub record: String,
-    /// Lowercase hex SHA-256 of the record bytes.
-    pub record_hash: String,
-    /// When the root that covers this record will be signed (RFC 3339).
-    pub publish_after: String,
-    /// A signed note by the log key: `lucent-promise/v1`, origin, day, record_hash.
-    pub promise: String,
-}
 
 #[derive(ApiResponse)]
 pub enum SubmitResponse {

@@ -4,78 +4,13 @@
 use std::sync::Arc;
 
 use poem::web::Data;
+use poem_openapi::OpenApi;
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
 
 use super::AppState;
 use super::problem::{Problems, ReadProblems};
 use crate::storage::stats::Stats;
-
-/// Aggregates over every entry the latest signed root covers.
-#[derive(Object)]
-pub struct StatsBody {
-    /// The size of the latest signed root: the number of entries counted (0 before the first root).
-    pub size: u64,
-    /// The UTC day the latest signed root closes; every window counts back from it. Absent before
-    /// the first root.
-    #[oai(skip_serializing_if_is_none)]
-    pub day: Option<String>,
-    /// Distinct deployments with a published entry in the last days.
-    pub active_deployments: ActiveDeploymentsBody,
-    /// Published entries per UTC day, for every day from the log's inception to `day`, days
-    /// without reports included (as 0).
-    pub reports_per_day: Vec<DayReportsBody>,
-    /// Versions in use: for each version, the distinct deployments that reported it in the 30
-    /// days ending on `day` (a deployment that changed version in that time counts under each).
-    /// Most used first, at most 100; versions no deployment reported in that time are left out.
-    pub versions: Vec<VersionUseBody>,
-    /// How many less used versions are in use beyond the 100 listed (anyone can invent a version).
-    pub unlisted_versions: u64,
-    /// Sums over every published entry.
-    pub totals: TotalsBody,
-}
-
-/// Distinct deployments with a published entry in the last N days, counting back from the
-/// latest root's day, that day included.
-#[derive(Object)]
-pub struct ActiveDeploymentsBody {
-    /// On the latest root's day.
-    pub last_1_day: u64,
-    /// In the 7 days ending on the latest root's day.
-    pub last_7_days: u64,
-    /// In the 30 days ending on the latest root's day.
-    pub last_30_days: u64,
-}
-
-/// The published entries of one UTC day.
-#[derive(Object)]
-pub struct DayReportsBody {
-    /// The UTC day (YYYY-MM-DD).
-    pub day: String,
-    /// Entries whose `day` is this day: one per deployment that reported.
-    pub reports: u64,
-}
-
-/// How many deployments use a version.
-#[derive(Object)]
-pub struct VersionUseBody {
-    /// The product version, as reported.
-    pub version: String,
-    /// Distinct deployments that reported this version in the 30 days ending on the latest
-    /// root's day.
-    pub deployments: u64,
-}
-
-/// Sums over every published entry. They can exceed 64 bits, so each is a decimal string.
-#[derive(Object)]
-pub struct TotalsBody {
-    /// The sum of `tokens_created`, in decimal.
-    pub tokens_created: String,
-    /// The sum of `tokens_detokenized`, in decimal.
-    pub tokens_detokenized: String,
-    /// The sum of `grants_issued`, in decimal.
-    pub grants_issued: String,
-}
+use crate::wire::{ActiveDeploymentsBody, DayReportsBody, StatsBody, TotalsBody, VersionUseBody};
 
 impl From<&Stats> for StatsBody {
     fn from(stats: &Stats) -> StatsBody {

@@ -12,8 +12,9 @@ use lucent_core::Hash;
 use lucent_core::note::MAX_NOTE_BYTES;
 use lucent_core::tiles::TilePath;
 
-// The server's own answer types, read back.
-pub use crate::api::{
+// The answers' wire types, shared with the server.
+use crate::wire::{ConsistencyProofBody, EntryBody, InclusionProofBody};
+pub use crate::wire::{
     LogBody as LogInfo, PromiseBody as PromiseAnswer, ReceiptBody as Receipt,
     RootBody as ServedRoot,
 };
@@ -97,19 +98,6 @@ pub enum SubmitAnswer {
 struct Problem {
     detail: Option<String>,
     promise: Option<PromiseAnswer>,
-}
-
-/// An inclusion or a consistency proof: only its hashes are used.
-#[derive(Deserialize)]
-struct ProofAnswer {
-    proof: Vec<String>,
-}
-
-/// A published entry, `GET /v1/entries/{index}`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ServedEntry {
-    /// The entry bytes, as a string.
-    pub entry: String,
 }
 
 /// An answer of any status, with its body read.
@@ -327,26 +315,28 @@ impl LogClient {
 
     /// `GET /v1/proofs/consistency?old=&new=`.
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, HttpError> {
-        self.proof(&format!("/v1/proofs/consistency?old={old}&new={new}"))
-            .await
+        let path = format!("/v1/proofs/consistency?old={old}&new={new}");
+        let (answer, proof) = self.proof::<ConsistencyProofBody>(&path).await?;
+        base64_hashes(&proof.proof).map_err(|reason| answer.invalid(reason))
     }
 
     /// `GET /v1/proofs/inclusion?index=&size=`.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, HttpError> {
-        self.proof(&format!("/v1/proofs/inclusion?index={index}&size={size}"))
-            .await
-    }
-
-    /// The hashes of the proof at `path`.
-    async fn proof(&self, path: &str) -> Result<Vec<Hash>, HttpError> {
-        let answer = self.get(path, MAX_JSON_BYTES).await?;
-        answer.check_ok()?;
-        let proof: ProofAnswer = answer.json()?;
+        let path = format!("/v1/proofs/inclusion?index={index}&size={size}");
+        let (answer, proof) = self.proof::<InclusionProofBody>(&path).await?;
         base64_hashes(&proof.proof).map_err(|reason| answer.invalid(reason))
     }
 
+    /// The proof at `path`, with its answer to name it in errors.
+    async fn proof<T: DeserializeOwned>(&self, path: &str) -> Result<(Answer, T), HttpError> {
+        let answer = self.get(path, MAX_JSON_BYTES).await?;
+        answer.check_ok()?;
+        let proof = answer.json()?;
+        Ok((answer, proof))
+    }
+
     /// `GET /v1/entries/{index}`.
-    pub async fn entry(&self, index: u64) -> Result<ServedEntry, HttpError> {
+    pub async fn entry(&self, index: u64) -> Result<EntryBody, HttpError> {
         self.get_json(&format!("/v1/entries/{index}")).await
     }
 

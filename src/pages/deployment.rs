@@ -15,7 +15,8 @@ use serde::Deserialize;
 
 use lucent_core::record::DEPLOYMENT_PREFIX;
 
-use crate::api::{ApiError, AppState, EntriesPage, entries_by_deployment};
+use crate::api::{ApiError, AppState, entries_by_deployment};
+use crate::wire::EntriesPage;
 
 /// How many deployments should share, on average, the prefix a lookup asks
 /// by.

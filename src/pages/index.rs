@@ -11,9 +11,10 @@ use poem::web::Data;
 
 use lucent_core::record::{FIELDS, FieldDef, FieldScope, example_entry, example_report};
 
-use crate::api::{ApiError, AppState, EntryBody, entry_body};
+use crate::api::{ApiError, AppState, entry_body};
 use crate::period::{Period, rfc3339};
 use crate::storage::{RootRow, SchemaTable};
+use crate::wire::EntryBody;
 
 /// How many of the latest entries the page shows.
 const SAMPLE: u64 = 10;
