@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -13,13 +13,14 @@ use tokio::task::JoinHandle;
 
 use lucent_core::note::VerifierKey;
 
-use crate::api::{self, AppState, RateLimiter, TrustedProxies};
+use crate::api::{RateLimiter, TrustedProxies};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirError};
 use crate::listener::{ConnectionLimits, HttpListener};
 use crate::period::Period;
+use crate::published::{PublishedLog, ReadError};
+use crate::routes::{self, Parts, ReportCounts};
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
-use crate::storage::ReadStore;
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub enum ServeError {
     Startup(#[from] StartupError),
     #[error("opening the database: {0}")]
     Database(#[from] crate::storage::StorageError),
+    #[error("reading the log: {0}")]
+    Read(#[from] ReadError),
     #[error(
         "this data directory holds the log {found:?}, but --origin is {given:?}; pass --origin {found} \
          (an origin is fixed when its log is created)"
@@ -69,7 +72,7 @@ pub struct RunningServer {
     pub address: SocketAddr,
     pub verifier_key: VerifierKey,
     pub sequencer: Sequencer,
-    read: ReadStore,
+    log: PublishedLog,
     stop: oneshot::Sender<()>,
     http: JoinHandle<()>,
     writer: JoinHandle<()>,
@@ -108,21 +111,17 @@ pub async fn start(
     let (sequencer, writer) = Writer::start(write, read.clone(), writer_config).await?;
 
     let rate_limiter = config.rate_limit.map(|limit| {
-        RateLimiter::per_minute(limit, TrustedProxies(config.trusted_proxies.clone()))
+        let trusted = TrustedProxies(config.trusted_proxies.clone());
+        Arc::new(RateLimiter::per_minute(limit, trusted))
     });
-    let state = Arc::new(AppState {
-        sequencer: sequencer.clone(),
-        read: read.clone(),
-        key,
-        origin: verifier_key.name().to_owned(),
-        rate_limiter,
-        publish_period: config.publish_period,
-        stats: Default::default(),
-        report_counts: Default::default(),
-    });
-    spawn_forgetting(&state);
-    spawn_report_count_log(&state);
-    spawn_stats_refresh(&state);
+    if let Some(limiter) = &rate_limiter {
+        // Addresses stay in memory for minutes only.
+        every_minute(Arc::downgrade(limiter), RateLimiter::forget_idle);
+    }
+    let report_counts = Arc::<ReportCounts>::default();
+    every_minute(Arc::downgrade(&report_counts), ReportCounts::log);
+    let log = PublishedLog::new(read);
+    spawn_stats_refresh(&log, &sequencer);
     let listener = HttpListener::bind(
         &config.listen,
         config.connection_limits,
@@ -135,7 +134,14 @@ pub async fn start(
     })?;
     let address = listener.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    let app = api::app(state, config.request_timeout);
+    let parts = Parts {
+        sequencer: sequencer.clone(),
+        log: log.clone(),
+        publish_period: config.publish_period,
+        rate_limiter,
+        report_counts,
+    };
+    let app = routes::app(parts, config.request_timeout);
     let http = tokio::spawn(listener.serve(app, async {
         let _ = stopped.await;
     }));
@@ -144,7 +150,7 @@ pub async fn start(
         address,
         verifier_key,
         sequencer,
-        read,
+        log,
         stop,
         http,
         writer,
@@ -154,12 +160,12 @@ pub async fn start(
 /// Computes the stats at start and after each new root, so that visitors
 /// seldom wait for them: on a large log they read the whole 30-day window.
 /// Ends when the writer stops.
-fn spawn_stats_refresh(state: &AppState) {
-    let (stats, read) = (state.stats.clone(), state.read.clone());
-    let mut published = state.sequencer.published();
+fn spawn_stats_refresh(log: &PublishedLog, sequencer: &Sequencer) {
+    let log = log.clone();
+    let mut published = sequencer.published();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = stats.get(&read).await {
+            if let Err(e) = log.stats().await {
                 tracing::warn!(error = %e, "computing the stats");
             }
             if published.changed().await.is_err() {
@@ -169,44 +175,26 @@ fn spawn_stats_refresh(state: &AppState) {
     });
 }
 
-/// Logs the counts of answered reports once a minute.
-fn spawn_report_count_log(state: &Arc<AppState>) {
-    let state = Arc::downgrade(state);
+/// Calls `task` on `target` once a minute, from a minute on, while the
+/// server holds it.
+fn every_minute<T: Send + Sync + 'static>(target: Weak<T>, task: fn(&T)) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         every.tick().await;
         loop {
             every.tick().await;
-            let Some(state) = state.upgrade() else { return };
-            state.report_counts.log();
-        }
-    });
-}
-
-/// Drops rate-limiter entries that are idle, so addresses stay in memory
-/// for minutes only.
-fn spawn_forgetting(state: &Arc<AppState>) {
-    let state = Arc::downgrade(state);
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            every.tick().await;
-            let Some(state) = state.upgrade() else { return };
-            if let Some(limiter) = &state.rate_limiter {
-                limiter.forget_idle();
-            }
+            let Some(target) = target.upgrade() else {
+                return;
+            };
+            task(&target);
         }
     });
 }
 
 impl RunningServer {
     /// The size of the latest signed root.
-    pub async fn published_size(&self) -> Result<u64, ServeError> {
-        Ok(self
-            .read
-            .latest_root()
-            .await?
-            .map_or(0, |root| root.size as u64))
+    pub async fn published_size(&self) -> Result<u64, ReadError> {
+        self.log.size().await
     }
 
     /// Stops accepting requests, lets the writer commit what is queued, and

@@ -1,58 +1,17 @@
-//! The HTTP interface: routes, the OpenAPI description, and the middleware
-//! that logs requests (without addresses or headers; reports only as counts)
-//! and limits the rate of reports per client address.
+//! The JSON API of SPEC section 5 and its OpenAPI description, and the
+//! limit on reports per client address.
 
-mod problem;
 mod rate_limit;
 mod reads;
-mod report_counts;
 mod reports;
 mod stats;
 mod tiles;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use poem::endpoint::make_sync;
-use poem::middleware::{Compression, Cors};
-use poem::web::Html;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
 use poem_openapi::OpenApiService;
 
-use lucent_core::note::SigningKey;
-
-pub use problem::{ApiError, Problem};
-pub use rate_limit::{RateLimiter, TrustedProxies};
-pub(crate) use reads::{entries_by_deployment, entry_body};
-pub use report_counts::ReportCounts;
+pub use rate_limit::{Limit, RateLimiter, TrustedProxies};
 pub use reports::MAX_BODY;
-
-use crate::period::Period;
-use crate::sequencer::Sequencer;
-use crate::storage::ReadStore;
-use crate::storage::stats::StatsCache;
-
-/// What every endpoint shares.
-pub struct AppState {
-    pub sequencer: Sequencer,
-    pub read: ReadStore,
-    pub key: Arc<SigningKey>,
-    pub origin: String,
-    pub rate_limiter: Option<RateLimiter>,
-    pub publish_period: Period,
-    /// `/v1/stats` and the pages' numbers, computed once per root, after
-    /// each new one (see `server::spawn_stats_refresh`).
-    pub stats: Arc<StatsCache>,
-    /// Answers to reports, logged as counts (see `server::spawn_report_count_log`).
-    pub report_counts: ReportCounts,
-}
-
-impl Drop for AppState {
-    /// The counts of the last minute, when the server stops.
-    fn drop(&mut self) {
-        self.report_counts.log();
-    }
-}
+pub use tiles::tile;
 
 type Apis = (
     reports::ReportsApi,
@@ -122,136 +81,4 @@ pub fn openapi_json() -> String {
         }
     }
     serde_json::to_string_pretty(&spec).expect("JSON serializes") + "\n"
-}
-
-/// The whole application.
-pub fn app(state: Arc<AppState>, request_timeout: Duration) -> impl Endpoint<Output = Response> {
-    let api = openapi_service();
-    let spec = openapi_json();
-    // The interactive docs embed the spec: give them the whole one.
-    let docs = api.scalar_html().replace(&api.spec(), &spec);
-    let writes = rate_limit::Limit {
-        state: state.clone(),
-    };
-    let logged = state.clone();
-    Route::new()
-        .nest("/", crate::pages::index_or(api.with(writes)))
-        .at(
-            "/openapi.json",
-            get(make_sync(move |_| {
-                Response::builder()
-                    .content_type("application/json; charset=utf-8")
-                    .body(spec.clone())
-            })),
-        )
-        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
-        .at(
-            "/tile/entries/*rest",
-            get(tiles::tile).with(Compression::new()),
-        )
-        .at("/tile/*rest", get(tiles::tile))
-        .at("/stats", crate::pages::stats())
-        .at("/deployment", crate::pages::deployment())
-        .nest("/assets", crate::pages::assets())
-        .data(state)
-        .with(Cors::new())
-        .around(move |next, request| with_timeout(next, request, request_timeout))
-        .catch_all_error(problem::into_problem)
-        .around(move |next, request| log_request(next, request, logged.clone()))
-}
-
-/// Answers 503 to a request that takes longer than `limit`.
-async fn with_timeout<E: Endpoint>(
-    next: E,
-    request: Request,
-    limit: Duration,
-) -> poem::Result<Response> {
-    match tokio::time::timeout(limit, next.call(request)).await {
-        Ok(result) => result.map(IntoResponse::into_response),
-        Err(_) => Err(ApiError::TimedOut.into()),
-    }
-}
-
-/// Logs method, route, status and duration: never the client's address,
-/// a header, or the path's variable parts (a path can name a deployment).
-/// Reports are counted instead (see [`ReportCounts`]).
-async fn log_request<E: Endpoint>(
-    next: E,
-    request: Request,
-    state: Arc<AppState>,
-) -> poem::Result<Response> {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let is_report = method == poem::http::Method::POST && request.uri().path() == "/v1/reports";
-    let route = route_label(request.uri().path());
-    let response = next
-        .call(request)
-        .await
-        .map(IntoResponse::into_response)
-        .unwrap_or_else(|e| e.into_response());
-    if is_report {
-        state.report_counts.count(response.status().as_u16());
-        return Ok(response);
-    }
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    Ok(response)
-}
-
-/// The path with every segment that is not a fixed word of a route
-/// replaced by `*`: `/v1/receipts/*`, `/tile/*/*`.
-fn route_label(path: &str) -> String {
-    const WORDS: &[&str] = &[
-        "",
-        "v1",
-        "reports",
-        "receipts",
-        "roots",
-        "latest",
-        "entries",
-        "deployments",
-        "proofs",
-        "inclusion",
-        "consistency",
-        "log",
-        "stats",
-        "tile",
-        "checkpoint",
-        "openapi.json",
-        "docs",
-        "healthz",
-        "deployment",
-        "assets",
-    ];
-    path.split('/')
-        .map(|segment| {
-            if WORDS.contains(&segment) {
-                segment
-            } else {
-                "*"
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::route_label;
-
-    #[test]
-    fn route_labels_hide_variable_parts() {
-        assert_eq!(route_label("/v1/reports"), "/v1/reports");
-        assert_eq!(route_label("/v1/receipts/0a1b"), "/v1/receipts/*");
-        assert_eq!(
-            route_label("/v1/deployments/abcd/entries"),
-            "/v1/deployments/*/entries"
-        );
-        assert_eq!(route_label("/tile/0/x001/002.p/7"), "/tile/*/*/*/*");
-    }
 }

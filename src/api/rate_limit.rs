@@ -12,9 +12,8 @@ use poem::http::Method;
 use poem::web::RemoteAddr;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
-use super::AppState;
-use super::problem::ApiError;
 use crate::host::Host;
+use crate::http::problem::ApiError;
 
 /// Reports per minute per client address.
 pub struct RateLimiter {
@@ -76,7 +75,8 @@ fn client_address(request: &Request, trusted: &TrustedProxies) -> Option<IpAddr>
 
 /// Applies the limit to `POST /v1/reports` only: reads are never limited.
 pub struct Limit {
-    pub state: Arc<AppState>,
+    /// `None`: no limit.
+    pub limiter: Option<Arc<RateLimiter>>,
 }
 
 impl<E: Endpoint> Middleware<E> for Limit {
@@ -85,21 +85,21 @@ impl<E: Endpoint> Middleware<E> for Limit {
     fn transform(&self, inner: E) -> Self::Output {
         LimitEndpoint {
             inner,
-            state: self.state.clone(),
+            limiter: self.limiter.clone(),
         }
     }
 }
 
 pub struct LimitEndpoint<E> {
     inner: E,
-    state: Arc<AppState>,
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 impl<E: Endpoint> Endpoint for LimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, request: Request) -> poem::Result<Response> {
-        if let Some(limiter) = &self.state.rate_limiter
+        if let Some(limiter) = &self.limiter
             && request.method() == Method::POST
             && let Some(client) = client_address(&request, &limiter.trusted)
             && let Err(retry_after) = limiter.check(client)

@@ -1,7 +1,5 @@
-//! The read side of SPEC section 5: the log, its roots and receipts. Only
-//! what a signed root covers is served.
-
-use std::sync::Arc;
+//! The read endpoints of SPEC section 5: parameters parsed, the published
+//! log asked ([`PublishedLog`]), and its answer given as a wire type.
 
 use poem::web::Data;
 use poem_openapi::OpenApi;
@@ -9,114 +7,17 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 
 use lucent_core::Hash;
-use lucent_core::hash::leaf_hash;
-use lucent_core::merkle::{consistency_proof, inclusion_proof};
-use lucent_core::record::{Entry, record_hash};
-use lucent_core::tlog_proof::TlogProof;
+use lucent_core::record::Day;
 
-use super::AppState;
-use super::problem::{ApiError, Problems, ReadProblems};
-use crate::period::{day_of, instant, rfc3339};
-use crate::sequencer::record_key;
-use crate::storage::tiles::{ComputeError, TileNodes};
-use crate::storage::{RootRow, StorageError};
+use crate::http::answers::{base64_all, entries_page, entry_body, log_body, receipt_body};
+use crate::http::problem::{ApiError, Problems, ReadProblems};
+use crate::published::PublishedLog;
 use crate::wire::{
     ConsistencyProofBody, EntriesPage, EntryBody, InclusionProofBody, LogBody, ReceiptBody,
     RootBody,
 };
 
-/// Most entries or roots one request returns.
-const MAX_PAGE: u32 = 1000;
-
-/// The page size asked for, 100 by default, within 1 to [`MAX_PAGE`].
-fn page_limit(asked: Option<u32>) -> u32 {
-    asked.unwrap_or(100).clamp(1, MAX_PAGE)
-}
-
-pub(crate) fn entry_body(stored: crate::storage::StoredEntry) -> Result<EntryBody, ApiError> {
-    Ok(EntryBody {
-        index: stored.index,
-        leaf_hash: leaf_hash(&stored.entry).to_hex(),
-        entry: String::from_utf8(stored.entry).map_err(|_| ApiError::Internal)?,
-    })
-}
-
-fn base64_all(hashes: &[Hash]) -> Vec<String> {
-    hashes.iter().map(Hash::to_base64).collect()
-}
-
-impl From<RootRow> for RootBody {
-    fn from(row: RootRow) -> RootBody {
-        RootBody {
-            day: row.day,
-            period_end: rfc3339(row.period_end),
-            size: row.size as u64,
-            root_hash: hex::encode(&row.root_hash),
-            checkpoint: row.checkpoint,
-        }
-    }
-}
-
-impl From<StorageError> for ApiError {
-    fn from(e: StorageError) -> ApiError {
-        match e {
-            StorageError::OutOfRange(n) => {
-                ApiError::BadRequest(format!("{n} is larger than any index or size of a log"))
-            }
-            e => {
-                tracing::error!(error = %e, "storage");
-                ApiError::Internal
-            }
-        }
-    }
-}
-
-impl From<ComputeError> for ApiError {
-    fn from(e: ComputeError) -> ApiError {
-        match e {
-            ComputeError::Storage(e) => e.into(),
-            ComputeError::Proof(reason) => ApiError::BadRequest(reason),
-        }
-    }
-}
-
-/// A page of the published entries whose `deployment` starts with `prefix`
-/// (2 to 8 lowercase hex digits), after index `after`: for the API and for
-/// the `/deployment` page.
-pub(crate) async fn entries_by_deployment(
-    state: &AppState,
-    prefix: &str,
-    after: Option<u64>,
-    limit: Option<u32>,
-) -> Result<EntriesPage, ApiError> {
-    if !(2..=8).contains(&prefix.len())
-        || !prefix
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        return Err(ApiError::BadRequest(
-            "a prefix is 2 to 8 lowercase hex digits".into(),
-        ));
-    }
-    let limit = page_limit(limit);
-    let size = published_size(state).await?;
-    let after = after.map(|after| after.min(size));
-    let stored = state
-        .read
-        .entries_by_deployment(prefix, after, size, limit)
-        .await?;
-    let next_after = (stored.len() == limit as usize)
-        .then(|| stored.last().map(|e| e.index))
-        .flatten();
-    let entries = stored
-        .into_iter()
-        .map(entry_body)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(EntriesPage {
-        entries,
-        next_after,
-    })
-}
+type Answer<T> = Result<Json<T>, Problems<ReadProblems>>;
 
 pub struct ReadsApi;
 
@@ -130,19 +31,8 @@ impl ReadsApi {
 
     /// The log: origin, verifier key, published size, inception day.
     #[oai(path = "/v1/log", method = "get", operation_id = "getLog")]
-    async fn log(
-        &self,
-        state: Data<&Arc<AppState>>,
-    ) -> Result<Json<LogBody>, Problems<ReadProblems>> {
-        let read = &state.read;
-        let info = read.log_info().await?;
-        let size = read.latest_root().await?.map_or(0, |r| r.size as u64);
-        Ok(Json(LogBody {
-            origin: info.origin,
-            verifier_key: info.verifier_key,
-            size,
-            inception_day: day_of(instant(info.inception)).to_string(),
-        }))
+    async fn log(&self, log: Data<&PublishedLog>) -> Answer<LogBody> {
+        Ok(Json(log_body(log.summary().await?)))
     }
 
     /// The signed roots, oldest first: at most `limit` (1000) from root
@@ -151,13 +41,11 @@ impl ReadsApi {
     #[oai(path = "/v1/roots", method = "get", operation_id = "listRoots")]
     async fn roots(
         &self,
-        state: Data<&Arc<AppState>>,
+        log: Data<&PublishedLog>,
         start: Query<Option<u64>>,
         limit: Query<Option<u32>>,
-    ) -> Result<Json<Vec<RootBody>>, Problems<ReadProblems>> {
-        let start = start.0.unwrap_or(0);
-        let limit = page_limit(Some(limit.0.unwrap_or(MAX_PAGE)));
-        let roots = state.read.roots(start, limit).await?;
+    ) -> Answer<Vec<RootBody>> {
+        let roots = log.roots(start.0, limit.0).await?;
         Ok(Json(roots.into_iter().map(RootBody::from).collect()))
     }
 
@@ -167,72 +55,35 @@ impl ReadsApi {
         method = "get",
         operation_id = "getLatestRoot"
     )]
-    async fn latest_root(
-        &self,
-        state: Data<&Arc<AppState>>,
-    ) -> Result<Json<RootBody>, Problems<ReadProblems>> {
-        let root = state.read.latest_root().await?;
+    async fn latest_root(&self, log: Data<&PublishedLog>) -> Answer<RootBody> {
+        let root = log.latest_root().await?;
         let root = root.ok_or_else(|| ApiError::NotFound("no root has been signed yet".into()))?;
         Ok(Json(root.into()))
     }
 
     /// The last root that closes within a UTC day.
     #[oai(path = "/v1/roots/:day", method = "get", operation_id = "getRootOfDay")]
-    async fn root_of_day(
-        &self,
-        state: Data<&Arc<AppState>>,
-        day: Path<String>,
-    ) -> Result<Json<RootBody>, Problems<ReadProblems>> {
-        let day = lucent_core::record::Day::parse(&day.0)
+    async fn root_of_day(&self, log: Data<&PublishedLog>, day: Path<String>) -> Answer<RootBody> {
+        let day = Day::parse(&day.0)
             .map_err(|_| ApiError::BadRequest("a day is a date YYYY-MM-DD".into()))?;
-        let root = state.read.root_of_day(&day.to_string()).await?;
-        let root = root.ok_or_else(|| ApiError::NotFound(format!("no root closes {day}")))?;
-        Ok(Json(root.into()))
+        Ok(Json(log.root_of_day(day).await?.into()))
     }
 
     /// Published entries from `start`, at most `limit` (1000).
     #[oai(path = "/v1/entries", method = "get", operation_id = "listEntries")]
     async fn entries(
         &self,
-        state: Data<&Arc<AppState>>,
+        log: Data<&PublishedLog>,
         start: Query<Option<u64>>,
         limit: Query<Option<u32>>,
-    ) -> Result<Json<EntriesPage>, Problems<ReadProblems>> {
-        let size = published_size(&state).await?;
-        // Never past the published size, which SQLite's integers can hold.
-        let start = start.0.unwrap_or(0).min(size);
-        let end = start
-            .saturating_add(u64::from(page_limit(limit.0)))
-            .min(size);
-        let stored = state.read.entries(start, end).await?;
-        let entries = stored
-            .into_iter()
-            .map(entry_body)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_after = (end < size && !entries.is_empty()).then(|| end - 1);
-        Ok(Json(EntriesPage {
-            entries,
-            next_after,
-        }))
+    ) -> Answer<EntriesPage> {
+        Ok(Json(entries_page(log.entries(start.0, limit.0).await?)?))
     }
 
     /// One published entry.
     #[oai(path = "/v1/entries/:index", method = "get", operation_id = "getEntry")]
-    async fn entry(
-        &self,
-        state: Data<&Arc<AppState>>,
-        index: Path<u64>,
-    ) -> Result<Json<EntryBody>, Problems<ReadProblems>> {
-        let size = published_size(&state).await?;
-        let missing =
-            || ApiError::NotFound(format!("entry {} is not published (size {size})", index.0));
-        if index.0 >= size {
-            return Err(missing().into());
-        }
-        let stored = state.read.entries(index.0, index.0 + 1).await?;
-        Ok(Json(entry_body(
-            stored.into_iter().next().ok_or_else(missing)?,
-        )?))
+    async fn entry(&self, log: Data<&PublishedLog>, index: Path<u64>) -> Answer<EntryBody> {
+        Ok(Json(entry_body(log.entry(index.0).await?)?))
     }
 
     /// Every published entry whose `deployment` starts with `prefix` (2 to 8
@@ -245,14 +96,13 @@ impl ReadsApi {
     )]
     async fn deployment_entries(
         &self,
-        state: Data<&Arc<AppState>>,
+        log: Data<&PublishedLog>,
         prefix: Path<String>,
         after: Query<Option<u64>>,
         limit: Query<Option<u32>>,
-    ) -> Result<Json<EntriesPage>, Problems<ReadProblems>> {
-        Ok(Json(
-            entries_by_deployment(&state, &prefix.0, after.0, limit.0).await?,
-        ))
+    ) -> Answer<EntriesPage> {
+        let page = log.entries_by_deployment(&prefix.0, after.0, limit.0);
+        Ok(Json(entries_page(page.await?)?))
     }
 
     /// An inclusion proof of entry `index` in the tree of `size` entries
@@ -264,19 +114,12 @@ impl ReadsApi {
     )]
     async fn inclusion(
         &self,
-        state: Data<&Arc<AppState>>,
+        log: Data<&PublishedLog>,
         index: Query<u64>,
         size: Query<u64>,
-    ) -> Result<Json<InclusionProofBody>, Problems<ReadProblems>> {
+    ) -> Answer<InclusionProofBody> {
         let (index, size) = (index.0, size.0);
-        check_size(&state, size).await?;
-        if index >= size {
-            return Err(
-                ApiError::BadRequest(format!("index {index} is not below size {size}")).into(),
-            );
-        }
-        let proof =
-            TileNodes::compute(&state.read, |nodes| inclusion_proof(index, size, nodes)).await?;
+        let proof = log.inclusion_proof(index, size).await?;
         Ok(Json(InclusionProofBody {
             index,
             size,
@@ -293,20 +136,12 @@ impl ReadsApi {
     )]
     async fn consistency(
         &self,
-        state: Data<&Arc<AppState>>,
+        log: Data<&PublishedLog>,
         old: Query<u64>,
         new: Query<u64>,
-    ) -> Result<Json<ConsistencyProofBody>, Problems<ReadProblems>> {
+    ) -> Answer<ConsistencyProofBody> {
         let (old, new) = (old.0, new.0);
-        check_size(&state, new).await?;
-        if old > new {
-            return Err(ApiError::BadRequest(format!(
-                "old size {old} is larger than new size {new}"
-            ))
-            .into());
-        }
-        let proof =
-            TileNodes::compute(&state.read, |nodes| consistency_proof(old, new, nodes)).await?;
+        let proof = log.consistency_proof(old, new).await?;
         Ok(Json(ConsistencyProofBody {
             old,
             new,
@@ -323,60 +158,11 @@ impl ReadsApi {
     )]
     async fn receipt(
         &self,
-        state: Data<&Arc<AppState>>,
+        log: Data<&PublishedLog>,
         #[oai(name = "record_hash")] record_hash_hex: Path<String>,
-    ) -> Result<Json<ReceiptBody>, Problems<ReadProblems>> {
+    ) -> Answer<ReceiptBody> {
         let wanted = Hash::from_hex(&record_hash_hex.0)
             .map_err(|_| ApiError::BadRequest("a record hash is 64 lowercase hex digits".into()))?;
-        let read = &state.read;
-        let found = read
-            .entries_by_record_key(record_key(&wanted))
-            .await?
-            .into_iter()
-            .find_map(|stored| {
-                let entry = Entry::parse(&stored.entry).ok()?;
-                (record_hash(&entry.record.to_bytes()) == wanted).then_some(stored)
-            });
-        // A pending record gets the same answer as one never received, so
-        // that nobody can poll a guessed record to learn whether, or when,
-        // a deployment reported (SPEC section 5).
-        let Some(stored) = found else {
-            return Err(ApiError::NotFound("no published record has this hash".into()).into());
-        };
-        let root = read.first_root_covering(stored.index).await?;
-        let root = root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;
-        let index = stored.index;
-        let size = root.size as u64;
-        let proof = TileNodes::compute(read, |nodes| inclusion_proof(index, size, nodes)).await?;
-        let tlog_proof = TlogProof {
-            extra: Some(stored.entry.clone()),
-            index,
-            proof: proof.clone(),
-            checkpoint: root.checkpoint.clone(),
-        };
-        Ok(Json(ReceiptBody {
-            index,
-            leaf_hash: leaf_hash(&stored.entry).to_hex(),
-            entry: String::from_utf8(stored.entry).map_err(|_| ApiError::Internal)?,
-            checkpoint: root.checkpoint,
-            inclusion_proof: base64_all(&proof),
-            tlog_proof: tlog_proof.to_text(),
-        }))
+        Ok(Json(receipt_body(log.receipt(&wanted).await?)?))
     }
-}
-
-/// The size of the latest signed root (0 before the first).
-async fn published_size(state: &AppState) -> Result<u64, ApiError> {
-    Ok(state.read.latest_root().await?.map_or(0, |r| r.size as u64))
-}
-
-/// Refuses sizes beyond the published one.
-async fn check_size(state: &AppState, size: u64) -> Result<(), ApiError> {
-    let published = published_size(state).await?;
-    if size > published {
-        return Err(ApiError::BadRequest(format!(
-            "size {size} is larger than the published size {published}"
-        )));
-    }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! `POST /v1/reports`: the write endpoint (SPEC sections 1 and 5).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use poem::web::Data;
 use poem::{Request, RequestBody};
@@ -10,10 +10,9 @@ use poem_openapi::{ApiResponse, OpenApi, impl_apirequest_for_payload};
 
 use lucent_core::record::{FIELDS, FieldDef, Report};
 
-use super::AppState;
-use super::problem::{ApiError, Problems, SubmitProblems};
+use crate::http::problem::{ApiError, Problems, SubmitProblems};
 use crate::period::rfc3339;
-use crate::sequencer::{OutcomeKind, Promised, SubmitError};
+use crate::sequencer::{OutcomeKind, Promised, Sequencer, SubmitError};
 use crate::wire::PromiseBody;
 
 /// The largest report body accepted, in bytes.
@@ -148,10 +147,10 @@ impl ReportsApi {
     #[oai(path = "/v1/reports", method = "post", operation_id = "submitReport")]
     async fn submit(
         &self,
-        state: Data<&Arc<AppState>>,
+        sequencer: Data<&Sequencer>,
         body: ReportBody,
     ) -> Result<SubmitResponse, Problems<SubmitProblems>> {
-        let promised = state.sequencer.submit(body.0).await.map_err(|e| match e {
+        let promised = sequencer.submit(body.0).await.map_err(|e| match e {
             SubmitError::Saturated => ApiError::Saturated,
             SubmitError::StorageFull => ApiError::StorageUnavailable,
             SubmitError::Failed => ApiError::Internal,

@@ -2,25 +2,19 @@
 //! and entry bundles. Tiles never change once served at a width, so they
 //! are cached as immutable; the checkpoint changes with each root.
 
-use std::sync::Arc;
-
 use poem::http::StatusCode;
 use poem::http::Uri;
 use poem::web::Data;
 use poem::{Response, handler};
-
-use lucent_core::tiles::{TILE_WIDTH, TilePath, encode_entry_bundle, tile_width_at};
-
-use super::AppState;
-use super::problem::{ApiError, Problems, ReadProblems};
 use poem_openapi::payload::PlainText;
 use poem_openapi::{ApiResponse, OpenApi};
 
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+use lucent_core::tiles::TilePath;
 
-fn published_size(root: &Option<crate::storage::RootRow>) -> u64 {
-    root.as_ref().map_or(0, |r| r.size as u64)
-}
+use crate::http::problem::{ApiError, Problems, ReadProblems};
+use crate::published::PublishedLog;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 #[derive(ApiResponse)]
 pub enum CheckpointResponse {
@@ -38,9 +32,9 @@ impl CheckpointApi {
     #[oai(path = "/checkpoint", method = "get", operation_id = "getCheckpoint")]
     async fn checkpoint(
         &self,
-        state: Data<&Arc<AppState>>,
+        log: Data<&PublishedLog>,
     ) -> Result<CheckpointResponse, Problems<ReadProblems>> {
-        let root = state.read.latest_root().await?;
+        let root = log.latest_root().await?;
         let root = root.ok_or_else(|| ApiError::NotFound("no root has been signed yet".into()))?;
         Ok(CheckpointResponse::Ok(
             PlainText(root.checkpoint),
@@ -52,53 +46,10 @@ impl CheckpointApi {
 /// `GET /tile/...`: a hash tile or an entry bundle, at any width the
 /// published tree has.
 #[handler]
-pub async fn tile(state: Data<&Arc<AppState>>, uri: &Uri) -> poem::Result<Response> {
+pub async fn tile(log: Data<&PublishedLog>, uri: &Uri) -> poem::Result<Response> {
     let path = uri.path().trim_start_matches('/');
     let path = TilePath::parse(path).map_err(|e| ApiError::NotFound(e.to_string()))?;
-    let root = state.read.latest_root().await.map_err(ApiError::from)?;
-    let size = published_size(&root);
-    let not_published = || {
-        ApiError::NotFound(format!(
-            "{path} is not part of the published tree (size {size})"
-        ))
-    };
-    let body = match path {
-        TilePath::Hash {
-            level,
-            index,
-            width,
-        } => {
-            if width > tile_width_at(level, index, size) {
-                return Err(not_published().into());
-            }
-            let stored = state
-                .read
-                .tile(level, index)
-                .await
-                .map_err(ApiError::from)?;
-            let mut bytes = stored.ok_or_else(not_published)?;
-            bytes.truncate(usize::from(width) * 32);
-            bytes
-        }
-        TilePath::Entries { index, width } => {
-            // An entry bundle spans the leaves its level-0 tile hashes; the
-            // one width rule for both leaves no sum to overflow.
-            if width > tile_width_at(0, index, size) {
-                return Err(not_published().into());
-            }
-            let start = index * u64::from(TILE_WIDTH);
-            let end = start + u64::from(width);
-            let entries = state
-                .read
-                .entries(start, end)
-                .await
-                .map_err(ApiError::from)?;
-            if entries.len() as u64 != end - start {
-                return Err(ApiError::Internal.into());
-            }
-            encode_entry_bundle(entries.iter().map(|e| &e.entry)).map_err(|_| ApiError::Internal)?
-        }
-    };
+    let body = log.tile(path).await.map_err(ApiError::from)?;
     Ok(Response::builder()
         .status(StatusCode::OK)
         .content_type("application/octet-stream")

@@ -4,8 +4,6 @@
 //! and lists the entries of a prefix typed in a form. Either way the server
 //! never sees the nonce, nor a whole deployment hash.
 
-use std::sync::Arc;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use poem::http::StatusCode;
@@ -15,7 +13,9 @@ use serde::Deserialize;
 
 use lucent_core::record::DEPLOYMENT_PREFIX;
 
-use crate::api::{ApiError, AppState, entries_by_deployment};
+use crate::http::answers::entries_page;
+use crate::http::problem::ApiError;
+use crate::published::{PublishedLog, ReadError};
 use crate::wire::EntriesPage;
 
 /// How many deployments should share, on average, the prefix a lookup asks
@@ -65,18 +65,18 @@ impl DeploymentPage {
 
 #[handler]
 pub async fn page(
-    state: Data<&Arc<AppState>>,
+    log: Data<&PublishedLog>,
     Query(query): Query<LookupQuery>,
 ) -> poem::Result<Response> {
-    let stats = state.stats.get(&state.read).await.map_err(ApiError::from)?;
+    let stats = log.stats().await.map_err(ApiError::from)?;
     let lookup = match query.prefix {
         None => None,
         Some(prefix) => {
             let prefix = prefix.trim().to_ascii_lowercase();
-            let found = match entries_by_deployment(&state, &prefix, query.after, None).await {
-                Ok(page) => Ok(page),
-                Err(ApiError::BadRequest(reason)) => Err(reason),
-                Err(e) => return Err(e.into()),
+            let found = match log.entries_by_deployment(&prefix, query.after, None).await {
+                Ok(page) => Ok(entries_page(page)?),
+                Err(ReadError::Invalid(reason)) => Err(reason),
+                Err(e) => return Err(ApiError::from(e).into()),
             };
             Some(Lookup { prefix, found })
         }

@@ -2,8 +2,6 @@
 //! from [`FIELDS`], the table that validates reports; the schema is read
 //! from this server's database as the page is asked for.
 
-use std::sync::Arc;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use poem::handler;
@@ -11,8 +9,10 @@ use poem::web::Data;
 
 use lucent_core::record::{FIELDS, FieldDef, FieldScope, example_entry, example_report};
 
-use crate::api::{ApiError, AppState, entry_body};
+use crate::http::answers::entry_body;
+use crate::http::problem::ApiError;
 use crate::period::{Period, rfc3339};
+use crate::published::PublishedLog;
 use crate::storage::{RootRow, SchemaTable};
 use crate::wire::EntryBody;
 
@@ -77,16 +77,17 @@ impl IndexPage {
 }
 
 #[handler]
-pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<IndexPage> {
-    let read = &state.read;
-    let info = read.log_info().await.map_err(ApiError::from)?;
-    let root = read.latest_root().await.map_err(ApiError::from)?;
-    let size = root.as_ref().map_or(0, |r| r.size as u64);
-    let mut schema = read.schema().await.map_err(ApiError::from)?;
+pub async fn page(
+    log: Data<&PublishedLog>,
+    publish_period: Data<&Period>,
+) -> poem::Result<IndexPage> {
+    let info = log.summary().await.map_err(ApiError::from)?.info;
+    let root = log.latest_root().await.map_err(ApiError::from)?;
+    let mut schema = log.schema().await.map_err(ApiError::from)?;
     // The log's own tables first; the migration tool's bookkeeping last.
     schema.sort_by_key(|table| table.name.starts_with('_'));
-    let latest = read
-        .entries(size.saturating_sub(SAMPLE), size)
+    let latest = log
+        .latest_entries(SAMPLE)
         .await
         .map_err(ApiError::from)?
         .into_iter()
@@ -100,7 +101,7 @@ pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<IndexPage> {
         public_url: super::public_url(&info.origin),
         origin: info.origin,
         verifier_key: info.verifier_key,
-        publish_period: state.publish_period,
+        publish_period: *publish_period.0,
         root: root.map(RootView::from),
         latest,
     })

@@ -9,7 +9,8 @@ use poem::handler;
 use poem::web::Data;
 
 use super::chart::{self, Bar, Svg};
-use crate::api::{ApiError, AppState};
+use crate::http::problem::ApiError;
+use crate::published::PublishedLog;
 use crate::storage::stats::{Stats, WIDEST_WINDOW_DAYS};
 
 /// The days the reports chart shows, counting back from the latest root.
@@ -35,8 +36,8 @@ impl StatsPage {
 }
 
 #[handler]
-pub async fn page(state: Data<&Arc<AppState>>) -> poem::Result<StatsPage> {
-    let stats = state.stats.get(&state.read).await.map_err(ApiError::from)?;
+pub async fn page(log: Data<&PublishedLog>) -> poem::Result<StatsPage> {
+    let stats = log.stats().await.map_err(ApiError::from)?;
     let active = vec![
         Bar {
             label: "On the latest day".into(),

@@ -16,7 +16,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
 use crate::period::day_of;
-pub use publish::record_key;
 pub use writer::{StartupError, Writer, WriterConfig};
 
 /// Reports waiting for the writer, at most, by default; beyond this the

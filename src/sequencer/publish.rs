@@ -15,7 +15,7 @@ use crate::datadir::{SignedState, write_state};
 use crate::period::{day_closed_by, instant};
 use crate::storage::stats::DayTotals;
 use crate::storage::tiles::split_hashes;
-use crate::storage::{Publication, RootRow, StorageError, split_entries};
+use crate::storage::{Publication, RootRow, StorageError, record_key, split_entries};
 
 /// Entries read at a time while filling `day_totals` after an upgrade.
 const COUNT_CHUNK: u64 = 10_000;
@@ -259,24 +259,5 @@ impl Growth {
         }
         self.last_leaf = entries.last().map_or(self.last_leaf, |e| e.leaf_hash);
         Ok(entries.into_iter().map(|e| e.bytes).collect())
-    }
-}
-
-/// The first 8 bytes of a record hash, as the `receipt_keys.record_key` column
-/// stores them.
-pub fn record_key(record_hash: &Hash) -> i64 {
-    i64::from_be_bytes(record_hash.0[..8].try_into().expect("8 bytes"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_key_is_the_first_eight_bytes() {
-        let mut hash = Hash::ZERO;
-        hash.0[0] = 0x80;
-        hash.0[7] = 1;
-        assert_eq!(record_key(&hash), i64::MIN + 1);
     }
 }

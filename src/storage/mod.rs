@@ -41,6 +41,12 @@ pub enum StorageError {
     File(#[from] std::io::Error),
 }
 
+/// The first 8 bytes of a record hash, as the `receipt_keys.record_key`
+/// column stores them.
+pub fn record_key(record_hash: &lucent_core::Hash) -> i64 {
+    i64::from_be_bytes(record_hash.0[..8].try_into().expect("8 bytes"))
+}
+
 /// An index or size as SQLite's signed 64-bit integer, refusing what would
 /// wrap to a negative number rather than reading from the wrong place.
 fn sql_int(n: u64) -> Result<i64> {
@@ -144,6 +150,14 @@ pub async fn close(write: WriteStore, read: ReadStore) {
 #[cfg(test)]
 mod tests {
     use sqlx::{Connection, SqliteConnection};
+
+    #[test]
+    fn record_key_is_the_first_eight_bytes() {
+        let mut hash = lucent_core::Hash::ZERO;
+        hash.0[0] = 0x80;
+        hash.0[7] = 1;
+        assert_eq!(super::record_key(&hash), i64::MIN + 1);
+    }
 
     /// An entry's bytes as far as the indexes read them: the day, then the
     /// deployment from byte 35 on.

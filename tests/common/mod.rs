@@ -244,7 +244,7 @@ pub fn signed_promise(
     lucent::cli::submit::SavedPromise {
         url: url.to_owned(),
         verifier_key: key.verifier_key().to_string(),
-        answer: lucent::api::PromiseBody {
+        answer: lucent::wire::PromiseBody {
             day,
             deployment: record.deployment.to_string(),
             record: String::from_utf8(bytes).unwrap(),

@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use lucent_core::record::ParseError;
 
+use crate::published::ReadError;
+use crate::storage::StorageError;
+
 /// An RFC 9457 problem: what went wrong, in words, and the field at fault.
 #[derive(Debug, Clone, Serialize, Object)]
 pub struct Problem {
@@ -97,6 +100,30 @@ impl ApiError {
                 ApiError::Conflict(promise) => Some((**promise).clone()),
                 _ => None,
             },
+        }
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> ApiError {
+        match e {
+            ReadError::NotPublished(what) => ApiError::NotFound(what),
+            ReadError::Invalid(why) => ApiError::BadRequest(why),
+            ReadError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        match e {
+            StorageError::OutOfRange(n) => {
+                ApiError::BadRequest(format!("{n} is larger than any index or size of a log"))
+            }
+            e => {
+                tracing::error!(error = %e, "storage");
+                ApiError::Internal
+            }
         }
     }
 }

@@ -51,6 +51,13 @@ impl ReportCounts {
     }
 }
 
+impl Drop for ReportCounts {
+    /// The counts since the last minute, when the server stops.
+    fn drop(&mut self) {
+        self.log();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ReportCounts;
