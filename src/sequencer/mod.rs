@@ -105,7 +105,7 @@ pub struct Sequencer {
     queue: mpsc::Sender<Command>,
     clock: Arc<dyn Clock>,
     key: Arc<SigningKey>,
-    published: watch::Receiver<i64>,
+    published_ends: watch::Receiver<i64>,
 }
 
 impl Sequencer {
@@ -150,7 +150,7 @@ impl Sequencer {
     /// The end of the last period published (Unix seconds); it changes
     /// with each new root, and the channel closes when the writer stops.
     pub fn published(&self) -> watch::Receiver<i64> {
-        self.published.clone()
+        self.published_ends.clone()
     }
 
     /// Waits until the writer has done everything queued before, including

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::merkle::CompactRange;
+use lucent_core::note::SigningKey;
 use lucent_core::record::{Day, ParseError, chain_records};
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
@@ -15,7 +16,7 @@ use crate::datadir::{SignedState, write_state};
 use crate::period::{day_closed_by, instant};
 use crate::storage::stats::DayTotals;
 use crate::storage::tiles::split_hashes;
-use crate::storage::{Publication, RootRow, StorageError, record_key, split_entries};
+use crate::storage::{Publication, RootRow, StorageError, WriteTx, record_key, split_entries};
 
 /// Entries read at a time while filling `day_totals` after an upgrade.
 const COUNT_CHUNK: u64 = 10_000;
@@ -104,92 +105,17 @@ impl Writer {
         let mut tx = self.store.begin().await?;
         let later_pending = tx.pending_after(period_end).await?;
         let first_index = self.tree.size();
-        let mut growth = Growth {
-            tree: self.tree.clone(),
-            last_leaf: self.last_leaf,
-            record_keys: Vec::new(),
-            grown: BTreeMap::new(),
-            day_totals: BTreeMap::new(),
-        };
-        // Page by page in primary-key order, which is deployment order: each
-        // page holds the keys that follow the page before, and chaining
-        // sorts it, so chaining them one after the other orders and chains
-        // the whole period, in bounded memory. Each page is chained on
-        // another thread while SQLite's thread inserts the page before it.
-        let mut page = tx.pending_page(period_end, None).await?;
-        let mut chained: Option<(u64, Vec<Vec<u8>>)> = None;
-        while let Some(current) = page {
-            let chaining = tokio::task::spawn_blocking(move || {
-                let entries = growth.chain(current.records);
-                (growth, entries)
-            });
-            if let Some((index, entries)) = chained.take() {
-                tx.insert_entries(index, entries).await?;
-            }
-            let (done, entries) = chaining.await.expect("chaining does not panic");
-            growth = done;
-            let entries =
-                entries.map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
-            chained = Some((growth.tree.size() - entries.len() as u64, entries));
-            page = tx.pending_page(period_end, Some(&current.last_key)).await?;
-        }
-        if let Some((index, entries)) = chained {
-            tx.insert_entries(index, entries).await?;
-        }
-        let Growth {
-            tree,
-            last_leaf,
-            record_keys,
-            grown,
-            day_totals,
-        } = growth;
-        let mut tiles = Vec::with_capacity(grown.len());
-        for ((level, index), hashes) in grown {
-            let mut tile = match tx.tile(level, index).await? {
-                Some(bytes) => split_hashes(&bytes)?,
-                None => Vec::new(),
-            };
-            for (position, hash) in hashes {
-                if usize::from(position) != tile.len() {
-                    let reason = format!(
-                        "tile {level}/{index} has {} hashes, not {position}",
-                        tile.len()
-                    );
-                    return Err(StorageError::Corrupt(reason).into());
-                }
-                tile.push(hash);
-            }
-            tiles.push((level, index, encode_hash_tile(&tile)));
-        }
-
-        let (size, root) = (tree.size(), tree.root());
-        if let Some(expected) = &self.expected
-            && expected.period_end == period_end
-            && (expected.size != size || expected.root != root)
-        {
-            return Err(PublishError::Diverged {
-                period_end,
-                computed: root,
-                size,
-                recorded: expected.root,
-                recorded_size: expected.size,
-            });
-        }
-        let checkpoint = Checkpoint::new(self.origin.clone(), size, root)
-            .sign(&self.config.key)
-            .expect("the log key signs its checkpoints");
-        let root_row = RootRow {
-            period_end,
-            day: day_closed_by(period_end).to_string(),
-            size: size as i64,
-            root_hash: root.0.to_vec(),
-            checkpoint,
-        };
+        let appended = Appended::after(self.tree.clone(), self.last_leaf);
+        let appended = append_period(&mut tx, period_end, appended).await?;
+        let tiles = grown_tiles(&mut tx, &appended.grown).await?;
+        let (size, root) = (appended.tree.size(), appended.tree.root());
+        check_unfinished_root(self.unfinished_root.as_ref(), period_end, size, root)?;
+        let root_row = sign_root(&self.config.key, period_end, size, root);
         tx.publish(&Publication {
             first_index,
-            record_keys: &record_keys,
+            record_keys: &appended.record_keys,
             tiles: &tiles,
-            day_totals: &day_totals,
+            day_totals: &appended.day_totals,
             root: &root_row,
             later_pending,
         })
@@ -208,13 +134,12 @@ impl Writer {
         tx.commit().await?;
         // Reports are taken again while the checkpoint connection empties
         // the write-ahead log; a sync waits for it.
-        self.emptying = Some(self.store.empty_wal());
-
-        self.expected = None;
-        self.last_leaf = last_leaf;
-        self.tree = tree;
+        self.wal_emptied = Some(self.store.empty_wal());
+        self.unfinished_root = None;
+        self.last_leaf = appended.last_leaf;
+        self.tree = appended.tree;
         self.last_end = period_end;
-        self.published.send_replace(period_end);
+        self.last_published_end.send_replace(period_end);
         tracing::info!(
             day = %root_row.day,
             size,
@@ -226,8 +151,108 @@ impl Writer {
     }
 }
 
-/// What a publication builds as it chains its pages.
-struct Growth {
+/// Appends the period's pending records to the tree as entries, page by
+/// page in primary-key order, which is deployment order: each page holds
+/// the keys that follow the page before, and chaining sorts it, so chaining
+/// them one after the other orders and chains the whole period, in bounded
+/// memory. Each page is chained on another thread while SQLite's thread
+/// inserts the page before it.
+async fn append_period(
+    tx: &mut WriteTx<'_>,
+    period_end: i64,
+    mut appended: Appended,
+) -> Result<Appended, StorageError> {
+    let mut page = tx.pending_page(period_end, None).await?;
+    let mut chained: Option<(u64, Vec<Vec<u8>>)> = None;
+    while let Some(current) = page {
+        let chaining = tokio::task::spawn_blocking(move || {
+            let entries = appended.chain(current.records);
+            (appended, entries)
+        });
+        if let Some((index, entries)) = chained.take() {
+            tx.insert_entries(index, entries).await?;
+        }
+        let (done, entries) = chaining.await.expect("chaining does not panic");
+        appended = done;
+        let entries =
+            entries.map_err(|e| StorageError::Corrupt(format!("a pending record: {e}")))?;
+        chained = Some((appended.tree.size() - entries.len() as u64, entries));
+        page = tx.pending_page(period_end, Some(&current.last_key)).await?;
+    }
+    if let Some((index, entries)) = chained {
+        tx.insert_entries(index, entries).await?;
+    }
+    Ok(appended)
+}
+
+/// A root the state file records for this period must be reproduced exactly
+/// (a crash between the state file and the commit).
+fn check_unfinished_root(
+    unfinished: Option<&SignedState>,
+    period_end: i64,
+    size: u64,
+    root: Hash,
+) -> Result<(), PublishError> {
+    match unfinished {
+        Some(recorded)
+            if recorded.period_end == period_end
+                && (recorded.size != size || recorded.root != root) =>
+        {
+            Err(PublishError::Diverged {
+                period_end,
+                computed: root,
+                size,
+                recorded: recorded.root,
+                recorded_size: recorded.size,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The signed root of the period ending `period_end`.
+fn sign_root(key: &SigningKey, period_end: i64, size: u64, root: Hash) -> RootRow {
+    let checkpoint = Checkpoint::new(key.name().to_owned(), size, root)
+        .sign(key)
+        .expect("the log key signs its checkpoints");
+    RootRow {
+        period_end,
+        day: day_closed_by(period_end).to_string(),
+        size: size as i64,
+        root_hash: root.0.to_vec(),
+        checkpoint,
+    }
+}
+
+/// The hash tiles that the new leaves changed, each stored tile extended by
+/// the hashes the publication formed in it.
+async fn grown_tiles(
+    tx: &mut WriteTx<'_>,
+    grown: &BTreeMap<(u8, u64), Vec<(u8, Hash)>>,
+) -> Result<Vec<(u8, u64, Vec<u8>)>, StorageError> {
+    let mut tiles = Vec::with_capacity(grown.len());
+    for (&(level, index), hashes) in grown {
+        let mut tile = match tx.tile(level, index).await? {
+            Some(bytes) => split_hashes(&bytes)?,
+            None => Vec::new(),
+        };
+        for &(position, hash) in hashes {
+            if usize::from(position) != tile.len() {
+                let reason = format!(
+                    "tile {level}/{index} has {} hashes, not {position}",
+                    tile.len()
+                );
+                return Err(StorageError::Corrupt(reason));
+            }
+            tile.push(hash);
+        }
+        tiles.push((level, index, encode_hash_tile(&tile)));
+    }
+    Ok(tiles)
+}
+
+/// What a publication appends as it chains its pages.
+struct Appended {
     tree: CompactRange,
     /// The leaf hash of the last entry chained.
     last_leaf: Hash,
@@ -239,7 +264,18 @@ struct Growth {
     day_totals: BTreeMap<Day, DayTotals>,
 }
 
-impl Growth {
+impl Appended {
+    /// Nothing appended yet to `tree`, whose last leaf is `last_leaf`.
+    fn after(tree: CompactRange, last_leaf: Hash) -> Appended {
+        Appended {
+            tree,
+            last_leaf,
+            record_keys: Vec::new(),
+            grown: BTreeMap::new(),
+            day_totals: BTreeMap::new(),
+        }
+    }
+
     /// Chains a page of records after the last entry and appends them to
     /// the tree; returns the entries' bytes.
     fn chain(&mut self, records: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, ParseError> {

@@ -8,7 +8,7 @@ use lucent_core::Hash;
 use lucent_core::checkpoint::open_checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::CompactRange;
-use lucent_core::note::SigningKey;
+use lucent_core::note::{SigningKey, VerifierKey};
 use lucent_core::record::{Day, Deployment, Entry, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
 use crate::period::{Period, day_of, instant};
 use crate::storage::tiles::TileNodes;
-use crate::storage::{Conflict, LogInfo, NewPending, ReadStore, StorageError, WriteStore};
+use crate::storage::{Conflict, LogInfo, NewPending, ReadStore, RootRow, StorageError, WriteStore};
 
 /// Reports committed in one transaction, at most.
 const MAX_BATCH: usize = 1024;
@@ -70,7 +70,6 @@ pub struct Writer {
     pub(super) store: WriteStore,
     pub(super) read: ReadStore,
     pub(super) config: WriterConfig,
-    pub(super) origin: String,
     /// The published tree.
     pub(super) tree: CompactRange,
     /// The leaf hash of the last published entry (`prev` of the next).
@@ -80,12 +79,12 @@ pub struct Writer {
     /// A root the state file records but the database lacks: the next
     /// publication must reproduce it exactly (a crash between the state file
     /// and the commit), or the writer stops before signing anything.
-    pub(super) expected: Option<SignedState>,
+    pub(super) unfinished_root: Option<SignedState>,
     /// Answers when the write-ahead log is empty again after the last
     /// publication.
-    pub(super) emptying: Option<oneshot::Receiver<()>>,
+    pub(super) wal_emptied: Option<oneshot::Receiver<()>>,
     /// The end of the last period published, for whoever follows the roots.
-    pub(super) published: watch::Sender<i64>,
+    pub(super) last_published_end: watch::Sender<i64>,
 }
 
 impl Writer {
@@ -97,76 +96,28 @@ impl Writer {
         read: ReadStore,
         config: WriterConfig,
     ) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StartupError> {
-        let origin = config.key.name().to_owned();
-        let verifier_key = config.key.verifier_key();
-        let info = match store.log_info().await? {
-            Some(info) => info,
-            None => {
-                let now = config.clock.now();
-                let inception =
-                    config.period.end_of_period_containing(now) - config.period.seconds();
-                let info = LogInfo {
-                    origin: origin.clone(),
-                    verifier_key: verifier_key.to_string(),
-                    inception,
-                };
-                store.create_log(&info).await?;
-                info
-            }
-        };
-        if info.origin != origin || info.verifier_key != verifier_key.to_string() {
-            return Err(StartupError::WrongLog {
-                expected: verifier_key.to_string(),
-                found: info.verifier_key,
-            });
-        }
+        let info = open_log(&mut store, &config).await?;
         let last_root = store.last_root().await?;
         let (size, last_end) = match &last_root {
             Some(root) => (root.size as u64, root.period_end),
             None => (0, info.inception),
         };
-        let tree = TileNodes::compute(&read, |nodes| CompactRange::load(size, nodes))
-            .await
-            .map_err(|e| StartupError::TreeMismatch(e.to_string()))?;
-        let last_leaf = match store.last_entry().await? {
-            Some((index, entry)) if index + 1 == size => leaf_hash(&entry),
-            None if size == 0 => Hash::ZERO,
-            other => {
-                let count = other.map_or(0, |(index, _)| index + 1);
-                return Err(StartupError::TreeMismatch(format!(
-                    "{count} entries are stored, the root has {size}"
-                )));
-            }
-        };
+        let (tree, last_leaf) = load_tree(&mut store, &read, size).await?;
         if let Some(root) = &last_root {
-            let checkpoint = open_checkpoint(&root.checkpoint, &verifier_key).map_err(|e| {
-                StartupError::TreeMismatch(format!("the last signed checkpoint: {e}"))
-            })?;
-            if checkpoint.size != size
-                || checkpoint.root != tree.root()
-                || root.root_hash != tree.root().0
-            {
-                return Err(StartupError::TreeMismatch(format!(
-                    "the tiles give root {} at size {size}; the checkpoint says {} at size {}",
-                    tree.root(),
-                    checkpoint.root,
-                    checkpoint.size
-                )));
-            }
+            check_last_root(root, &config.key.verifier_key(), &tree)?;
         }
-        let expected = check_state(&config, &last_root, size, last_end, &tree)?;
+        let unfinished_root = check_state(&config, &last_root, size, last_end, &tree)?;
         let (queue, commands) = mpsc::channel(config.queue_capacity.max(1));
         let mut writer = Writer {
             store,
             read,
             config,
-            origin,
             tree,
             last_leaf,
             last_end,
-            expected,
-            emptying: None,
-            published: watch::Sender::new(last_end),
+            unfinished_root,
+            wal_emptied: None,
+            last_published_end: watch::Sender::new(last_end),
         };
         writer.count_day_totals().await?;
         writer.publish_due().await?;
@@ -174,7 +125,7 @@ impl Writer {
             queue,
             clock: writer.config.clock.clone(),
             key: writer.config.key.clone(),
-            published: writer.published.subscribe(),
+            published_ends: writer.last_published_end.subscribe(),
         };
         Ok((sequencer, tokio::spawn(writer.run(commands))))
     }
@@ -246,9 +197,9 @@ impl Writer {
             }
         }
         if !syncs.is_empty()
-            && let Some(emptying) = self.emptying.take()
+            && let Some(emptied) = self.wal_emptied.take()
         {
-            let _ = emptying.await;
+            let _ = emptied.await;
         }
         for reply in syncs {
             let _ = reply.send(());
@@ -264,9 +215,6 @@ impl Writer {
         let day = day_of(now);
         let day_text = day.to_string();
         let period_end = self.config.period.end_of_period_containing(now);
-        let day_start = day.0.midnight().assume_utc().unix_timestamp();
-        // Only periods shorter than a day can have published today's reports.
-        let published_today = self.last_end > day_start;
         // Prepared for another day (around midnight): made again.
         let records: Vec<Prepared> = reports
             .into_iter()
@@ -278,19 +226,10 @@ impl Writer {
         // No transaction around these reads and the insert: the writer is
         // the only one that changes the database, and the insert alone is
         // one atomic, durable transaction.
-        let mut published = HashMap::new();
-        if published_today {
-            let size = self.tree.size();
-            for p in &records {
-                if let Some(stored) = published_record(&self.read, size, day, &p.deployment).await?
-                {
-                    published.insert(p.deployment.0.0, stored);
-                }
-            }
-        }
+        let mut first_reports = self.published_today(day, &records).await?;
         let new: Vec<NewPending> = records
             .iter()
-            .filter(|p| !published.contains_key(&p.deployment.0.0))
+            .filter(|p| !first_reports.contains_key(&p.deployment.0.0))
             .map(|p| NewPending {
                 deployment: p.deployment.0.0,
                 record: &p.record,
@@ -310,50 +249,80 @@ impl Writer {
             .iter()
             .zip(&accepted)
             .map(|(p, accepted)| (p.deployment.0.0, *accepted))
-            .filter(|(d, accepted)| !accepted && !published.contains_key(d))
+            .filter(|(d, accepted)| !accepted && !first_reports.contains_key(d))
             .map(|(d, _)| d)
             .collect();
-        let mut stored = self.store.stored_pending(&day_text, &lookups).await?;
-        stored.extend(
-            published
-                .into_iter()
-                .map(|(d, (record, period_end))| (d, Conflict { record, period_end })),
-        );
+        first_reports.extend(self.store.stored_pending(&day_text, &lookups).await?);
         records
             .into_iter()
             .zip(accepted)
-            .map(|(p, accepted)| {
-                let (kind, record, hash, publish_after) = match stored.get(&p.deployment.0.0) {
-                    _ if accepted => (OutcomeKind::Accepted, p.record, p.record_hash, period_end),
-                    Some(first) if first.record == p.record => (
-                        OutcomeKind::Replayed,
-                        p.record,
-                        p.record_hash,
-                        first.period_end,
-                    ),
-                    Some(first) => (
-                        OutcomeKind::Conflict,
-                        first.record.clone(),
-                        record_hash(&first.record),
-                        first.period_end,
-                    ),
-                    None => {
-                        return Err(StorageError::Corrupt(
-                            "a report was neither stored nor found".into(),
-                        ));
-                    }
-                };
-                Ok(Outcome {
-                    kind,
-                    day,
-                    deployment: p.deployment,
-                    record_hash: hash,
-                    record,
-                    publish_after,
-                })
-            })
+            .map(|(p, accepted)| outcome(p, accepted, &first_reports, day, period_end))
             .collect()
     }
+
+    /// The records that deployments of the batch already have among
+    /// today's published entries: only periods shorter than a day can have
+    /// published today's reports.
+    async fn published_today(
+        &self,
+        day: Day,
+        records: &[Prepared],
+    ) -> Result<HashMap<[u8; 32], Conflict>, StorageError> {
+        let mut published = HashMap::new();
+        let day_start = day.0.midnight().assume_utc().unix_timestamp();
+        if self.last_end <= day_start {
+            return Ok(published);
+        }
+        let size = self.tree.size();
+        for p in records {
+            if let Some((record, period_end)) =
+                published_record(&self.read, size, day, &p.deployment).await?
+            {
+                published.insert(p.deployment.0.0, Conflict { record, period_end });
+            }
+        }
+        Ok(published)
+    }
+}
+
+/// What a report of the batch gets: accepted now, or answered from the
+/// deployment's first report of the day (the same again: a replay; another:
+/// a conflict).
+fn outcome(
+    p: Prepared,
+    accepted: bool,
+    first_reports: &HashMap<[u8; 32], Conflict>,
+    day: Day,
+    period_end: i64,
+) -> Result<Outcome, StorageError> {
+    let (kind, record, hash, publish_after) = match first_reports.get(&p.deployment.0.0) {
+        _ if accepted => (OutcomeKind::Accepted, p.record, p.record_hash, period_end),
+        Some(first) if first.record == p.record => (
+            OutcomeKind::Replayed,
+            p.record,
+            p.record_hash,
+            first.period_end,
+        ),
+        Some(first) => (
+            OutcomeKind::Conflict,
+            first.record.clone(),
+            record_hash(&first.record),
+            first.period_end,
+        ),
+        None => {
+            return Err(StorageError::Corrupt(
+                "a report was neither stored nor found".into(),
+            ));
+        }
+    };
+    Ok(Outcome {
+        kind,
+        day,
+        deployment: p.deployment,
+        record_hash: hash,
+        record,
+        publish_after,
+    })
 }
 
 /// The record a deployment already has for `day` among the first `size`
@@ -379,6 +348,78 @@ async fn published_record(
         }
     }
     Ok(None)
+}
+
+/// The log the database holds, made now in a new database; refused if it
+/// is another log than the signing key's.
+async fn open_log(store: &mut WriteStore, config: &WriterConfig) -> Result<LogInfo, StartupError> {
+    let verifier_key = config.key.verifier_key().to_string();
+    let origin = config.key.name();
+    let info = match store.log_info().await? {
+        Some(info) => info,
+        None => {
+            let now = config.clock.now();
+            let inception = config.period.end_of_period_containing(now) - config.period.seconds();
+            let info = LogInfo {
+                origin: origin.to_owned(),
+                verifier_key: verifier_key.clone(),
+                inception,
+            };
+            store.create_log(&info).await?;
+            info
+        }
+    };
+    if info.origin != origin || info.verifier_key != verifier_key {
+        return Err(StartupError::WrongLog {
+            expected: verifier_key,
+            found: info.verifier_key,
+        });
+    }
+    Ok(info)
+}
+
+/// The published tree of `size` entries from its tiles, and the leaf hash
+/// of its last entry, which must be entry `size − 1`.
+async fn load_tree(
+    store: &mut WriteStore,
+    read: &ReadStore,
+    size: u64,
+) -> Result<(CompactRange, Hash), StartupError> {
+    let tree = TileNodes::compute(read, |nodes| CompactRange::load(size, nodes))
+        .await
+        .map_err(|e| StartupError::TreeMismatch(e.to_string()))?;
+    let last_leaf = match store.last_entry().await? {
+        Some((index, entry)) if index + 1 == size => leaf_hash(&entry),
+        None if size == 0 => Hash::ZERO,
+        other => {
+            let count = other.map_or(0, |(index, _)| index + 1);
+            return Err(StartupError::TreeMismatch(format!(
+                "{count} entries are stored, the root has {size}"
+            )));
+        }
+    };
+    Ok((tree, last_leaf))
+}
+
+/// The last signed checkpoint verifies, and names the tree the tiles give.
+fn check_last_root(
+    root: &RootRow,
+    verifier_key: &VerifierKey,
+    tree: &CompactRange,
+) -> Result<(), StartupError> {
+    let checkpoint = open_checkpoint(&root.checkpoint, verifier_key)
+        .map_err(|e| StartupError::TreeMismatch(format!("the last signed checkpoint: {e}")))?;
+    let size = root.size as u64;
+    if checkpoint.size != size || checkpoint.root != tree.root() || root.root_hash != tree.root().0
+    {
+        return Err(StartupError::TreeMismatch(format!(
+            "the tiles give root {} at size {size}; the checkpoint says {} at size {}",
+            tree.root(),
+            checkpoint.root,
+            checkpoint.size
+        )));
+    }
+    Ok(())
 }
 
 /// Compares the state file with the database (see [`StartupError`]).
