@@ -11,7 +11,6 @@ pub mod datadir;
 pub mod host;
 pub mod listener;
 pub mod pages;
-pub mod period;
 pub mod sequencer;
 pub mod server;
 pub mod storage;

@@ -12,12 +12,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use lucent_core::note::VerifierKey;
+use lucent_core::period::Period;
 
 use crate::api::{self, AppState, RateLimiter, TrustedProxies};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirError};
 use crate::listener::{ConnectionLimits, HttpListener};
-use crate::period::Period;
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
 use crate::storage::ReadStore;
 

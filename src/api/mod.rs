@@ -20,6 +20,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
 use poem_openapi::OpenApiService;
 
 use lucent_core::note::SigningKey;
+use lucent_core::period::Period;
 
 pub use problem::{ApiError, Problem};
 pub use rate_limit::{RateLimiter, TrustedProxies};
@@ -28,7 +29,6 @@ pub use reads::{LogBody, ReceiptBody, RootBody};
 pub use report_counts::ReportCounts;
 pub use reports::{MAX_BODY, PromiseBody};
 
-use crate::period::Period;
 use crate::sequencer::Sequencer;
 use crate::storage::ReadStore;
 use crate::storage::stats::StatsCache;

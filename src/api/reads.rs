@@ -11,12 +11,12 @@ use poem_openapi::{Object, OpenApi};
 use lucent_core::Hash;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::{consistency_proof, inclusion_proof};
+use lucent_core::period::{day_of, instant, rfc3339};
 use lucent_core::record::{Entry, record_hash};
 use lucent_core::tlog_proof::TlogProof;
 
 use super::AppState;
 use super::problem::{ApiError, Problems, ReadProblems};
-use crate::period::{day_of, instant, rfc3339};
 use crate::sequencer::record_key;
 use crate::storage::tiles::{ComputeError, TileNodes};
 use crate::storage::{RootRow, StorageError};

@@ -9,11 +9,11 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::{ApiResponse, Object, OpenApi, impl_apirequest_for_payload};
 use serde::Serialize;
 
+use lucent_core::period::rfc3339;
 use lucent_core::record::{FIELDS, FieldDef, Report};
 
 use super::AppState;
 use super::problem::{ApiError, Problems, SubmitProblems};
-use crate::period::rfc3339;
 use crate::sequencer::{OutcomeKind, Promised, SubmitError};
 
 /// The largest report body accepted, in bytes.

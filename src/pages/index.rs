@@ -9,10 +9,10 @@ use askama_web::WebTemplate;
 use poem::handler;
 use poem::web::Data;
 
+use lucent_core::period::{Period, rfc3339};
 use lucent_core::record::{FIELDS, FieldDef, FieldScope, example_entry, example_report};
 
 use crate::api::{ApiError, AppState, EntryBody, entry_body};
-use crate::period::{Period, rfc3339};
 use crate::storage::{RootRow, SchemaTable};
 
 /// How many of the latest entries the page shows.

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::merkle::CompactRange;
+use lucent_core::period::{day_closed_by, instant};
 use lucent_core::record::{Day, ParseError, chain_records};
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
 use super::writer::{StartupError, Writer};
 use crate::datadir::{SignedState, write_state};
-use crate::period::{day_closed_by, instant};
 use crate::storage::stats::DayTotals;
 use crate::storage::tiles::split_hashes;
 use crate::storage::{Publication, RootRow, StorageError, split_entries};
