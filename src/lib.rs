@@ -12,7 +12,6 @@ pub mod host;
 pub mod http;
 pub mod listener;
 pub mod pages;
-pub mod period;
 pub mod published;
 pub mod routes;
 pub mod sequencer;

@@ -14,9 +14,9 @@ use lucent::cli::submit::{self, CheckError, PENDING_EXIT_CODE, ReportFields, Sub
 use lucent::cli::verify::{self, VerifyOptions};
 use lucent::clock::{Clock, ManualClock, SystemClock};
 use lucent::core::note::{SigningKey, VerifierKey};
+use lucent::core::period::Period;
 use lucent::core::record::Nonce;
 use lucent::listener::ConnectionLimits;
-use lucent::period::Period;
 use lucent::sequencer::DEFAULT_QUEUE_CAPACITY;
 use lucent::server::{self, ServeConfig};
 

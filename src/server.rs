@@ -12,12 +12,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use lucent_core::note::VerifierKey;
+use lucent_core::period::Period;
 
 use crate::api::{RateLimiter, TrustedProxies};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirError};
 use crate::listener::{ConnectionLimits, HttpListener};
-use crate::period::Period;
 use crate::published::{PublishedLog, ReadError};
 use crate::routes::{self, Parts, ReportCounts};
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};

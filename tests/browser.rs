@@ -23,7 +23,7 @@ use common::{TestServer, config, nonce, report};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use lucent::clock::ManualClock;
-use lucent::period::Period;
+use lucent_core::period::Period;
 use lucent_core::record::Nonce;
 use serde_json::{Value, json};
 use time::macros::datetime;

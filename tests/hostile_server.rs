@@ -17,12 +17,12 @@ use tokio::net::{TcpListener, TcpStream};
 
 use common::{TestServer, config, nonce, report, signed_promise};
 use lucent::clock::ManualClock;
-use lucent::period::Period;
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::root_from_inclusion_proof;
 use lucent_core::note::SigningKey;
+use lucent_core::period::Period;
 use lucent_core::record::{Day, Entry, Record, Report};
 use lucent_core::tlog_proof::TlogProof;
 

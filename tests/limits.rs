@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{TestServer, config, nonce, report};
 use lucent::clock::ManualClock;
 use lucent::listener::ConnectionLimits;
-use lucent::period::Period;
+use lucent_core::period::Period;
 use time::macros::datetime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};

@@ -6,7 +6,7 @@ mod common;
 
 use common::{TestServer, config};
 use lucent::clock::ManualClock;
-use lucent::period::Period;
+use lucent_core::period::Period;
 use lucent_core::record::FIELDS;
 use time::macros::datetime;
 

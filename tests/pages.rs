@@ -8,7 +8,7 @@ mod common;
 use common::{TestServer, config, nonce, report};
 use lucent::clock::ManualClock;
 use lucent::pages::CONTENT_SECURITY_POLICY;
-use lucent::period::Period;
+use lucent_core::period::Period;
 use lucent_core::record::{FIELDS, Nonce};
 use sqlx::ConnectOptions;
 use time::macros::datetime;

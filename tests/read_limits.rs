@@ -12,7 +12,7 @@ use time::macros::datetime;
 
 use common::{TestServer, config, nonce, report};
 use lucent::clock::ManualClock;
-use lucent::period::Period;
+use lucent_core::period::Period;
 
 /// A published log: 300 entries in the root of 2026-11-27 (a full entry
 /// bundle and a partial one), 3 more in the root of 2026-11-28.

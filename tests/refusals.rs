@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use common::{TestServer, config, nonce, report};
 use lucent::clock::ManualClock;
-use lucent::period::Period;
 use lucent::server::{ServeConfig, start};
+use lucent_core::period::Period;
 use time::OffsetDateTime;
 use time::macros::datetime;
 

@@ -7,8 +7,8 @@ use std::num::NonZeroU32;
 
 use common::{TestServer, config, load, report};
 use lucent::clock::ManualClock;
-use lucent::period::Period;
 use lucent_core::note::VerifierKey;
+use lucent_core::period::Period;
 use lucent_core::promise::open_promise;
 use time::macros::datetime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -6,7 +6,7 @@ mod common;
 use common::{TestServer, config, connect_database, nonce};
 use futures_util::StreamExt;
 use lucent::clock::ManualClock;
-use lucent::period::Period;
+use lucent_core::period::Period;
 use lucent_core::record::MAX_COUNT;
 use serde_json::{Value, json};
 use time::OffsetDateTime;

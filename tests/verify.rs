@@ -25,12 +25,12 @@ use lucent::cli::submit::{
 use lucent::cli::verify::{Growth, VerifyError, VerifyOptions, VerifyReport, verify};
 use lucent::clock::ManualClock;
 use lucent::datadir::{DataDir, KEY_FILE};
-use lucent::period::Period;
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::{MemoryTree, NodeId, consistency_proof, inclusion_proof};
 use lucent_core::note::{SigningKey, VerifierKey};
+use lucent_core::period::Period;
 use lucent_core::record::{Day, Entry, Record, Report, record_hash};
 use lucent_core::tiles::{
     TilePath, decode_entry_bundle, encode_entry_bundle, encode_hash_tile, entry_bundles_for_size,

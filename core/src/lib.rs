@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod period;
 pub mod promise;
 pub mod record;
 pub mod tiles;

@@ -422,51 +422,17 @@ pub fn verify_consistency(
         return Err(VerifyError::OldSizeAfterNew { old, new });
     }
     if old == new {
-        if !proof.is_empty() {
-            return Err(VerifyError::WrongProofLength {
-                expected: 0,
-                got: proof.len(),
-            });
-        }
-        if old_root != new_root {
-            return Err(VerifyError::EqualSizesDifferentRoots {
-                old_root: *old_root,
-                new_root: *new_root,
-            });
-        }
-        return Ok(());
+        return verify_equal_sizes(proof, old_root, new_root);
     }
-
-    // The proof is the inclusion proof of leaf old-1 in the new tree, minus
-    // the hashes inside the largest complete subtree that ends at `old`,
-    // plus that subtree's root first unless it is the whole old tree.
-    let shift = old.trailing_zeros() as usize;
-    let (inner, border) = inclusion_proof_shape(old - 1, new);
-    let inner = inner - shift;
-    let old_is_subtree = old == 1 << shift;
-    let expected = usize::from(!old_is_subtree) + inner + border;
-    if proof.len() != expected {
-        return Err(VerifyError::WrongProofLength {
-            expected,
-            got: proof.len(),
-        });
-    }
-    let (seed, path) = if old_is_subtree {
-        (*old_root, proof)
-    } else {
-        (proof[0], &proof[1..])
-    };
-    let (inner_proof, border_proof) = path.split_at(inner);
-    let mask = (old - 1) >> shift;
-
-    let computed_old = chain_border_right(chain_inner_right(seed, inner_proof, mask), border_proof);
+    let path = ConsistencyPath::split(old, new, proof, old_root)?;
+    let computed_old = path.old_root();
     if computed_old != *old_root {
         return Err(VerifyError::OldRootMismatch {
             computed: computed_old,
             expected: *old_root,
         });
     }
-    let computed_new = chain_border_right(chain_inner(seed, inner_proof, mask), border_proof);
+    let computed_new = path.new_root();
     if computed_new != *new_root {
         return Err(VerifyError::RootMismatch {
             computed: computed_new,
@@ -474,6 +440,90 @@ pub fn verify_consistency(
         });
     }
     Ok(())
+}
+
+/// A consistency proof between equal sizes proves the roots equal only if
+/// it is empty and they are.
+fn verify_equal_sizes(proof: &[Hash], old_root: &Hash, new_root: &Hash) -> Result<(), VerifyError> {
+    if !proof.is_empty() {
+        return Err(VerifyError::WrongProofLength {
+            expected: 0,
+            got: proof.len(),
+        });
+    }
+    if old_root != new_root {
+        return Err(VerifyError::EqualSizesDifferentRoots {
+            old_root: *old_root,
+            new_root: *new_root,
+        });
+    }
+    Ok(())
+}
+
+/// A consistency proof between sizes `0 < old < new`, in its parts: one
+/// chain of hashes from which both roots are computed.
+struct ConsistencyPath<'a> {
+    /// The root of the largest complete subtree that ends at `old`.
+    seed: Hash,
+    /// The hashes beside the path from `seed` up to where it meets the new
+    /// tree's right edge; the old root takes only those on its left.
+    inner: &'a [Hash],
+    /// The hashes along the new tree's right edge above that point, all to
+    /// the left of the path.
+    border: &'a [Hash],
+    /// Leaf old-1's index above `seed`'s level: bit `i` says on which side
+    /// `inner[i]` goes.
+    mask: u64,
+}
+
+impl<'a> ConsistencyPath<'a> {
+    /// Splits `proof`, checking its length. The proof is the inclusion proof
+    /// of leaf old-1 in the new tree, minus the hashes inside the largest
+    /// complete subtree that ends at `old`, plus that subtree's root first
+    /// unless it is the whole old tree (then it is `old_root`).
+    fn split(
+        old: u64,
+        new: u64,
+        proof: &'a [Hash],
+        old_root: &Hash,
+    ) -> Result<ConsistencyPath<'a>, VerifyError> {
+        let shift = old.trailing_zeros() as usize;
+        let (inner, border) = inclusion_proof_shape(old - 1, new);
+        let inner = inner - shift;
+        let old_is_subtree = old == 1 << shift;
+        let expected = usize::from(!old_is_subtree) + inner + border;
+        if proof.len() != expected {
+            return Err(VerifyError::WrongProofLength {
+                expected,
+                got: proof.len(),
+            });
+        }
+        let (seed, path) = if old_is_subtree {
+            (*old_root, proof)
+        } else {
+            (proof[0], &proof[1..])
+        };
+        let (inner, border) = path.split_at(inner);
+        Ok(ConsistencyPath {
+            seed,
+            inner,
+            border,
+            mask: (old - 1) >> shift,
+        })
+    }
+
+    /// The old root: only the hashes to the left of the path count.
+    fn old_root(&self) -> Hash {
+        chain_border_right(
+            chain_inner_right(self.seed, self.inner, self.mask),
+            self.border,
+        )
+    }
+
+    /// The new root: every hash of the path counts.
+    fn new_root(&self) -> Hash {
+        chain_border_right(chain_inner(self.seed, self.inner, self.mask), self.border)
+    }
 }
 
 /// A whole tree in memory that answers [`NodeReader`]: for tests, tools and

@@ -8,10 +8,10 @@ use poem_openapi::payload::{Json, ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::{ApiResponse, OpenApi, impl_apirequest_for_payload};
 
+use lucent_core::period::rfc3339;
 use lucent_core::record::{FIELDS, FieldDef, Report};
 
 use crate::http::problem::{ApiError, Problems, SubmitProblems};
-use crate::period::rfc3339;
 use crate::sequencer::{OutcomeKind, Promised, Sequencer, SubmitError};
 use crate::wire::PromiseBody;
 

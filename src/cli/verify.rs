@@ -24,6 +24,7 @@ use lucent_core::checkpoint::{CheckpointError, open_checkpoint};
 use lucent_core::hash::{empty_root, leaf_hash};
 use lucent_core::merkle::{self, CompactRange, verify_consistency};
 use lucent_core::note::VerifierKey;
+use lucent_core::period::{day_closed_by, rfc3339};
 use lucent_core::record::{Day, Deployment, Entry, ParseError};
 use lucent_core::tiles::{
     RootFromTilesError, TILE_WIDTH, TileError, TilePath, decode_entry_bundle, parse_hash_tile,
@@ -32,7 +33,6 @@ use lucent_core::tiles::{
 
 use super::http::{HttpError, LogClient, ServedRoot};
 use super::progress::Progress;
-use crate::period::{day_closed_by, rfc3339};
 
 /// Requests in flight at once.
 const CONCURRENCY: usize = 8;

@@ -6,7 +6,6 @@ use lucent_core::hash::leaf_hash;
 use lucent_core::tlog_proof::TlogProof;
 
 use super::problem::ApiError;
-use crate::period::{day_of, instant, rfc3339};
 use crate::published::{EntryPage, LogSummary, Receipt};
 use crate::storage::stats::Stats;
 use crate::storage::{RootRow, StoredEntry};
@@ -14,6 +13,7 @@ use crate::wire::{
     ActiveDeploymentsBody, DayReportsBody, EntriesPage, EntryBody, LogBody, ReceiptBody, RootBody,
     StatsBody, TotalsBody, VersionUseBody,
 };
+use lucent_core::period::{day_of, instant, rfc3339};
 
 /// Entries are canonical JSON, so UTF-8; one that is not is a fault of the
 /// database, not of the request.

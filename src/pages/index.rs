@@ -7,11 +7,11 @@ use askama_web::WebTemplate;
 use poem::handler;
 use poem::web::Data;
 
+use lucent_core::period::{Period, rfc3339};
 use lucent_core::record::{FIELDS, FieldDef, FieldScope, example_entry, example_report};
 
 use crate::http::answers::entry_body;
 use crate::http::problem::ApiError;
-use crate::period::{Period, rfc3339};
 use crate::published::PublishedLog;
 use crate::storage::{RootRow, SchemaTable};
 use crate::wire::EntryBody;

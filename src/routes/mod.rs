@@ -17,9 +17,9 @@ pub use report_counts::ReportCounts;
 use crate::api::{self, Limit, RateLimiter};
 use crate::http::problem::{self, ApiError};
 use crate::pages;
-use crate::period::Period;
 use crate::published::PublishedLog;
 use crate::sequencer::Sequencer;
+use lucent_core::period::Period;
 
 /// What the endpoints are given.
 pub struct Parts {

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use lucent_core::Hash;
 use lucent_core::note::SigningKey;
+use lucent_core::period::day_of;
 use lucent_core::promise::Promise;
 use lucent_core::record::{Day, Deployment, Report, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
-use crate::period::day_of;
 pub use writer::{StartupError, Writer, WriterConfig};
 
 /// Reports waiting for the writer, at most, by default; beyond this the

@@ -8,12 +8,12 @@ use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::merkle::CompactRange;
 use lucent_core::note::SigningKey;
+use lucent_core::period::{day_closed_by, instant};
 use lucent_core::record::{Day, ParseError, chain_records};
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
 use super::writer::{StartupError, Writer};
 use crate::datadir::{SignedState, write_state};
-use crate::period::{day_closed_by, instant};
 use crate::storage::stats::DayTotals;
 use crate::storage::tiles::split_hashes;
 use crate::storage::{Publication, RootRow, StorageError, WriteTx, record_key, split_entries};

@@ -9,13 +9,13 @@ use lucent_core::checkpoint::open_checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::CompactRange;
 use lucent_core::note::{SigningKey, VerifierKey};
+use lucent_core::period::{Period, day_of, instant};
 use lucent_core::record::{Day, Deployment, Entry, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
-use crate::period::{Period, day_of, instant};
 use crate::storage::tiles::TileNodes;
 use crate::storage::{Conflict, LogInfo, NewPending, ReadStore, RootRow, StorageError, WriteStore};
 

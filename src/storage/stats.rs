@@ -12,6 +12,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
+use lucent_core::period::{day_of, instant};
 use lucent_core::record::{
     Day, Deployment, ParseError, ProductVersion, counts_of, day_and_deployment, version_of,
 };
@@ -20,7 +21,6 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use super::{ReadStore, Result, StorageError, split_entries};
-use crate::period::{day_of, instant};
 
 /// The most versions in use that the stats list.
 pub const MAX_LISTED_VERSIONS: usize = 100;

@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use lucent::clock::ManualClock;
-use lucent::period::Period;
 use lucent::server::{RunningServer, ServeConfig};
+use lucent_core::period::Period;
 use time::OffsetDateTime;
 
 /// `shared/testvectors/`, beside the repository.

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use lucent_core::record::Day;
+use crate::record::Day;
 use time::OffsetDateTime;
 
 const SECONDS_PER_DAY: i64 = 86_400;
