@@ -21,6 +21,7 @@ use crate::listener::{ConnectionLimits, HttpListener};
 use crate::published::{PublishedLog, ReadError};
 use crate::routes::{self, Parts, ReportCounts};
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
+use crate::storage::ReadStore;
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
@@ -83,43 +84,8 @@ pub async fn start(
     config: ServeConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServeError> {
-    let read = config.connection_limits.read_timeout;
-    if config.request_timeout >= read {
-        return Err(ServeError::Timeouts {
-            request: config.request_timeout,
-            read,
-        });
-    }
-    let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
-    if data_dir.key.name() != config.origin {
-        return Err(ServeError::OriginMismatch {
-            found: data_dir.key.name().to_owned(),
-            given: config.origin,
-        });
-    }
-    let key = Arc::new(data_dir.key.clone());
-    let verifier_key = key.verifier_key();
-    let (write, read) = crate::storage::open(&data_dir.database_path(), data_dir.created).await?;
-    data_dir.finish_creation()?;
-    let writer_config = WriterConfig {
-        clock,
-        period: config.publish_period,
-        key: key.clone(),
-        data_dir,
-        queue_capacity: config.queue_capacity,
-    };
-    let (sequencer, writer) = Writer::start(write, read.clone(), writer_config).await?;
-
-    let rate_limiter = config.rate_limit.map(|limit| {
-        let trusted = TrustedProxies(config.trusted_proxies.clone());
-        Arc::new(RateLimiter::per_minute(limit, trusted))
-    });
-    if let Some(limiter) = &rate_limiter {
-        // Addresses stay in memory for minutes only.
-        every_minute(Arc::downgrade(limiter), RateLimiter::forget_idle);
-    }
-    let report_counts = Arc::<ReportCounts>::default();
-    every_minute(Arc::downgrade(&report_counts), ReportCounts::log);
+    check_timeouts(&config)?;
+    let (sequencer, writer, read) = start_writer(&config, clock).await?;
     let log = PublishedLog::new(read);
     spawn_stats_refresh(&log, &sequencer);
     let listener = HttpListener::bind(
@@ -134,17 +100,11 @@ pub async fn start(
     })?;
     let address = listener.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    let parts = Parts {
-        sequencer: sequencer.clone(),
-        log: log.clone(),
-        publish_period: config.publish_period,
-        rate_limiter,
-        report_counts,
-    };
-    let app = routes::app(parts, config.request_timeout);
+    let app = routes::app(app_parts(&config, &sequencer, &log), config.request_timeout);
     let http = tokio::spawn(listener.serve(app, async {
         let _ = stopped.await;
     }));
+    let verifier_key = sequencer.verifier_key();
     tracing::info!(%address, verifier_key = %verifier_key, "lucent is serving");
     Ok(RunningServer {
         address,
@@ -155,6 +115,68 @@ pub async fn start(
         http,
         writer,
     })
+}
+
+/// The request timeout must be shorter than the read timeout: a
+/// connection's read clock also runs while its answer is prepared.
+fn check_timeouts(config: &ServeConfig) -> Result<(), ServeError> {
+    let read = config.connection_limits.read_timeout;
+    if config.request_timeout >= read {
+        return Err(ServeError::Timeouts {
+            request: config.request_timeout,
+            read,
+        });
+    }
+    Ok(())
+}
+
+/// Opens (or creates) the log in the data directory and starts its writer;
+/// returns the read pool too.
+async fn start_writer(
+    config: &ServeConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<(Sequencer, JoinHandle<()>, ReadStore), ServeError> {
+    let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
+    if data_dir.key.name() != config.origin {
+        return Err(ServeError::OriginMismatch {
+            found: data_dir.key.name().to_owned(),
+            given: config.origin.clone(),
+        });
+    }
+    let key = Arc::new(data_dir.key.clone());
+    let (write, read) = crate::storage::open(&data_dir.database_path(), data_dir.created).await?;
+    data_dir.finish_creation()?;
+    let writer_config = WriterConfig {
+        clock,
+        period: config.publish_period,
+        key,
+        data_dir,
+        queue_capacity: config.queue_capacity,
+    };
+    let (sequencer, writer) = Writer::start(write, read.clone(), writer_config).await?;
+    Ok((sequencer, writer, read))
+}
+
+/// What the endpoints are given, with the per-minute tasks of the rate
+/// limiter and the report counts.
+fn app_parts(config: &ServeConfig, sequencer: &Sequencer, log: &PublishedLog) -> Parts {
+    let rate_limiter = config.rate_limit.map(|limit| {
+        let trusted = TrustedProxies(config.trusted_proxies.clone());
+        Arc::new(RateLimiter::per_minute(limit, trusted))
+    });
+    if let Some(limiter) = &rate_limiter {
+        // Addresses stay in memory for minutes only.
+        every_minute(Arc::downgrade(limiter), RateLimiter::forget_idle);
+    }
+    let report_counts = Arc::<ReportCounts>::default();
+    every_minute(Arc::downgrade(&report_counts), ReportCounts::log);
+    Parts {
+        sequencer: sequencer.clone(),
+        log: log.clone(),
+        publish_period: config.publish_period,
+        rate_limiter,
+        report_counts,
+    }
 }
 
 /// Computes the stats at start and after each new root, so that visitors

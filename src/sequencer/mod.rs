@@ -9,7 +9,7 @@ mod writer;
 use std::sync::Arc;
 
 use lucent_core::Hash;
-use lucent_core::note::SigningKey;
+use lucent_core::note::{SigningKey, VerifierKey};
 use lucent_core::period::day_of;
 use lucent_core::promise::Promise;
 use lucent_core::record::{Day, Deployment, Report, record_hash};
@@ -140,6 +140,11 @@ impl Sequencer {
                 tracing::error!(error = %e, "signing a promise");
                 SubmitError::Failed
             })
+    }
+
+    /// The verifier key of the key that signs promises and roots.
+    pub fn verifier_key(&self) -> VerifierKey {
+        self.key.verifier_key()
     }
 
     /// Reports queued for the writer and not yet taken into a batch.

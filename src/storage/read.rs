@@ -7,7 +7,7 @@ use lucent_core::record::Day;
 use sqlx::SqlitePool;
 
 use super::stats::{DayTotals, DayTotalsRow};
-use super::{Result, sql_int};
+use super::{LATEST_ROOT, LOG_INFO, Result, sql_int};
 
 /// The log's identity, written once at creation.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -56,10 +56,6 @@ pub struct SchemaColumn {
     pub not_null: bool,
     pub primary_key: bool,
 }
-
-/// The latest signed root.
-const LATEST_ROOT: &str = "SELECT period_end, day, size, root_hash, checkpoint FROM roots \
-                           ORDER BY period_end DESC LIMIT 1";
 
 /// The read-only pool.
 #[derive(Clone)]
@@ -122,10 +118,11 @@ impl ReadStore {
 
     /// At most `limit` roots from the `start`-th, oldest first.
     pub async fn roots(&self, start: u64, limit: u32) -> Result<Vec<RootRow>> {
-        Ok(sqlx::query_as(
-            "SELECT period_end, day, size, root_hash, checkpoint FROM roots \
-             ORDER BY period_end LIMIT ? OFFSET ?",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            root_columns!(),
+            " FROM roots ORDER BY period_end LIMIT ? OFFSET ?"
+        ))
         .bind(limit)
         .bind(sql_int(start)?)
         .fetch_all(&self.pool)
@@ -134,10 +131,11 @@ impl ReadStore {
 
     /// The last root that closes within `day`.
     pub async fn root_of_day(&self, day: &str) -> Result<Option<RootRow>> {
-        Ok(sqlx::query_as(
-            "SELECT period_end, day, size, root_hash, checkpoint FROM roots WHERE day = ? \
-             ORDER BY period_end DESC LIMIT 1",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            root_columns!(),
+            " FROM roots WHERE day = ? ORDER BY period_end DESC LIMIT 1"
+        ))
         .bind(day)
         .fetch_optional(&self.pool)
         .await?)
@@ -147,13 +145,15 @@ impl ReadStore {
     /// matches; the caller checks the full hash.
     pub async fn entries_by_record_key(&self, record_key: i64) -> Result<Vec<StoredEntry>> {
         // One seek per epoch (see migrations/0003_epoch_indexes.sql).
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(concat!(
             "WITH RECURSIVE epochs(epoch) AS (SELECT 0 UNION ALL SELECT epoch + 1 FROM epochs \
-                 WHERE epoch < (SELECT max(idx) >> 20 FROM entries)) \
+                 WHERE epoch < (SELECT max(idx) >> ",
+            epoch_shift!(),
+            " FROM entries)) \
              SELECT e.idx, e.entry FROM epochs \
              CROSS JOIN receipt_keys k ON k.epoch = epochs.epoch AND k.record_key = ? \
              JOIN entries e ON e.idx = k.idx ORDER BY e.idx",
-        )
+        ))
         .bind(record_key)
         .fetch_all(&self.pool)
         .await?;
@@ -162,21 +162,18 @@ impl ReadStore {
 
     /// The first root that covers entry `index`: the root of its period.
     pub async fn first_root_covering(&self, index: u64) -> Result<Option<RootRow>> {
-        Ok(sqlx::query_as(
-            "SELECT period_end, day, size, root_hash, checkpoint FROM roots WHERE size > ? \
-             ORDER BY period_end LIMIT 1",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            root_columns!(),
+            " FROM roots WHERE size > ? ORDER BY period_end LIMIT 1"
+        ))
         .bind(sql_int(index)?)
         .fetch_optional(&self.pool)
         .await?)
     }
 
     pub async fn log_info(&self) -> Result<LogInfo> {
-        Ok(
-            sqlx::query_as("SELECT origin, verifier_key, inception FROM log WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(LOG_INFO).fetch_one(&self.pool).await?)
     }
 
     /// Entries `start..end` (by index), in order.
@@ -220,15 +217,18 @@ impl ReadStore {
         // One range of the index per epoch from `after` to `end` (see
         // migrations/0003_epoch_indexes.sql); CROSS JOIN keeps that order
         // and `+idx` keeps SQLite from scanning the entries by idx instead.
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "WITH RECURSIVE epochs(epoch) AS (SELECT max(?3, 0) >> 20 UNION ALL \
-                 SELECT epoch + 1 FROM epochs \
-                 WHERE epoch < min(?4 - 1, (SELECT max(idx) FROM entries)) >> 20) \
-             SELECT idx, entry FROM epochs CROSS JOIN entries \
-             ON (idx >> 20) = epochs.epoch \
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(concat!(
+            "WITH RECURSIVE epochs(epoch) AS (SELECT max(?3, 0) >> ",
+            epoch_shift!(),
+            " UNION ALL SELECT epoch + 1 FROM epochs \
+                 WHERE epoch < min(?4 - 1, (SELECT max(idx) FROM entries)) >> ",
+            epoch_shift!(),
+            ") SELECT idx, entry FROM epochs CROSS JOIN entries ON (idx >> ",
+            epoch_shift!(),
+            ") = epochs.epoch \
              AND substr(entry, 35, 8) >= ?1 AND substr(entry, 35, 8) < ?2 \
              AND +idx > ?3 AND +idx < ?4 ORDER BY idx LIMIT ?5",
-        )
+        ))
         .bind(prefix.as_bytes())
         .bind(upper.as_bytes())
         .bind(after.map(sql_int).transpose()?.unwrap_or(-1))

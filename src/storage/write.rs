@@ -33,9 +33,11 @@ pub struct Conflict {
     pub period_end: i64,
 }
 
-/// Entries of one epoch are indexed together (`idx >> 20`, the expression
-/// of migrations/0003_epoch_indexes.sql and of the queries that use it).
-const EPOCH_SHIFT: u32 = 20;
+/// See `epoch_shift!`.
+const EPOCH_SHIFT: u32 = {
+    let digits = epoch_shift!().as_bytes();
+    (digits[0] - b'0') as u32 * 10 + (digits[1] - b'0') as u32
+};
 
 /// Records read from `pending` at once while publishing.
 const PAGE_RECORDS: i64 = 8192;
@@ -119,11 +121,9 @@ impl WriteStore {
     }
 
     pub async fn log_info(&mut self) -> Result<Option<LogInfo>> {
-        Ok(
-            sqlx::query_as("SELECT origin, verifier_key, inception FROM log WHERE id = 1")
-                .fetch_optional(&mut self.conn)
-                .await?,
-        )
+        Ok(sqlx::query_as(super::LOG_INFO)
+            .fetch_optional(&mut self.conn)
+            .await?)
     }
 
     pub async fn create_log(&mut self, info: &LogInfo) -> Result<()> {
@@ -137,11 +137,9 @@ impl WriteStore {
     }
 
     pub async fn last_root(&mut self) -> Result<Option<RootRow>> {
-        Ok(sqlx::query_as(
-            "SELECT period_end, day, size, root_hash, checkpoint FROM roots ORDER BY period_end DESC LIMIT 1",
-        )
-        .fetch_optional(&mut self.conn)
-        .await?)
+        Ok(sqlx::query_as(super::LATEST_ROOT)
+            .fetch_optional(&mut self.conn)
+            .await?)
     }
 
     /// The entries `day_totals` counts: the published size, unless the
