@@ -2,13 +2,14 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use lucent::bench::{fill, load};
 use lucent::cli::progress::Progress;
 use lucent::cli::submit::{self, CheckError, PENDING_EXIT_CODE, ReportFields, SubmitOptions};
 use lucent::cli::verify::{self, VerifyOptions};
@@ -209,6 +210,24 @@ impl Default for ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    match Cli::parse().command {
+        None => serve(ServeArgs::default()).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Bench(command)) => bench(command).await,
+        Some(Command::Keygen { name }) => keygen(&name),
+        Some(Command::DeploymentId { nonce }) => deployment_id(&nonce),
+        Some(Command::Verify(args)) => verify(args).await,
+        Some(Command::Submit(SubmitArgs {
+            check: Some(promise_file),
+            ..
+        })) => check(&promise_file).await,
+        Some(Command::Submit(args)) => submit(args).await,
+    }
+}
+
+/// Logs go to stderr, so that stdout holds only a command's answer.
+fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -217,73 +236,74 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match Cli::parse().command {
-        None => serve(ServeArgs::default()).await,
-        Some(Command::Serve(args)) => serve(args).await,
-        Some(Command::Bench(command)) => bench(command).await,
-        Some(Command::Keygen { name }) => {
-            let key = SigningKey::generate(&name, &mut rand::rng()).context("making a key")?;
-            println!("{}", key.to_private_text());
-            println!("{}", key.verifier_key());
-            Ok(())
-        }
-        Some(Command::DeploymentId { nonce }) => {
-            let nonce = Nonce::parse(&nonce).map_err(|e| anyhow::anyhow!("the nonce: {e}"))?;
-            println!("{}", nonce.deployment());
-            Ok(())
-        }
-        Some(Command::Verify(args)) => {
-            let options = VerifyOptions {
-                url: args.url,
-                key: parse_key(&args.key)?,
-                state: args.state,
-            };
-            let report = verify::verify(&options, &Progress::stderr())
-                .await
-                .context("verification failed")?;
+}
+
+fn keygen(name: &str) -> anyhow::Result<()> {
+    let key = SigningKey::generate(name, &mut rand::rng()).context("making a key")?;
+    println!("{}", key.to_private_text());
+    println!("{}", key.verifier_key());
+    Ok(())
+}
+
+fn deployment_id(nonce: &str) -> anyhow::Result<()> {
+    let nonce = Nonce::parse(nonce).map_err(|e| anyhow::anyhow!("the nonce: {e}"))?;
+    println!("{}", nonce.deployment());
+    Ok(())
+}
+
+async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let options = VerifyOptions {
+        url: args.url,
+        key: parse_key(&args.key)?,
+        state: args.state,
+    };
+    let report = verify::verify(&options, &Progress::stderr())
+        .await
+        .context("verification failed")?;
+    println!("{report}");
+    Ok(())
+}
+
+/// `submit --check`: a pending record is not a failure but its own exit
+/// code, so that a script can tell "try later" from "the log cheated".
+async fn check(promise_file: &Path) -> anyhow::Result<()> {
+    match submit::check(promise_file).await {
+        Ok(report) => {
             println!("{report}");
             Ok(())
         }
-        Some(Command::Submit(SubmitArgs {
-            check: Some(promise_file),
-            ..
-        })) => match submit::check(&promise_file).await {
-            Ok(report) => {
-                println!("{report}");
-                Ok(())
-            }
-            Err(pending @ CheckError::Pending { .. }) => {
-                eprintln!("{pending}");
-                std::process::exit(PENDING_EXIT_CODE)
-            }
-            Err(e) => Err(e).context("the receipt does not verify"),
-        },
-        Some(Command::Submit(args)) => {
-            // clap requires these without --check.
-            let required = "required without --check";
-            let options = SubmitOptions {
-                url: args.url.expect(required),
-                report: ReportFields {
-                    nonce: args.nonce.expect(required),
-                    version: args.version.expect(required),
-                    tokens_created: args.tokens_created.expect(required),
-                    tokens_detokenized: args.tokens_detokenized.expect(required),
-                    grants_issued: args.grants_issued.expect(required),
-                },
-                key: args.key.as_deref().map(parse_key).transpose()?,
-            };
-            let submission = submit::submit(&options)
-                .await
-                .context("submitting failed")?;
-            let out = args
-                .out
-                .unwrap_or_else(|| submission.promise.default_file_name());
-            submission.promise.save(&out)?;
-            println!("{submission}");
-            println!("promise saved to {}", out.display());
-            Ok(())
+        Err(pending @ CheckError::Pending { .. }) => {
+            eprintln!("{pending}");
+            std::process::exit(PENDING_EXIT_CODE)
         }
+        Err(e) => Err(e).context("the receipt does not verify"),
     }
+}
+
+async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
+    // clap requires these without --check.
+    let required = "required without --check";
+    let options = SubmitOptions {
+        url: args.url.expect(required),
+        report: ReportFields {
+            nonce: args.nonce.expect(required),
+            version: args.version.expect(required),
+            tokens_created: args.tokens_created.expect(required),
+            tokens_detokenized: args.tokens_detokenized.expect(required),
+            grants_issued: args.grants_issued.expect(required),
+        },
+        key: args.key.as_deref().map(parse_key).transpose()?,
+    };
+    let submission = submit::submit(&options)
+        .await
+        .context("submitting failed")?;
+    let out = args
+        .out
+        .unwrap_or_else(|| submission.promise.default_file_name());
+    submission.promise.save(&out)?;
+    println!("{submission}");
+    println!("promise saved to {}", out.display());
+    Ok(())
 }
 
 fn parse_key(text: &str) -> anyhow::Result<VerifierKey> {
@@ -333,7 +353,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn bench(command: BenchCommand) -> anyhow::Result<()> {
-    use lucent::bench::{fill, load};
     match command {
         BenchCommand::Load {
             url,
@@ -342,47 +361,60 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
             seconds,
         } => {
             let offered = rate.map_or(load::Load::Concurrency(concurrency), load::Load::Rate);
-            let duration = Duration::from_secs(seconds);
-            let health = load::run(&url, load::Target::Health, offered, duration).await;
-            println!("{}", health.summary("GET /healthz"));
-            let reports = load::run(&url, load::Target::Reports, offered, duration).await;
-            println!("{}", reports.summary("POST /v1/reports"));
-            println!(
-                "reports/s as a share of the /healthz ceiling: {:.1}%",
-                100.0 * reports.per_second() / health.per_second()
-            );
+            bench_load(&url, offered, Duration::from_secs(seconds)).await;
+            Ok(())
         }
         BenchCommand::Fill {
             serve,
             days,
             per_day,
             first_day,
-        } => {
-            let first_day = match first_day {
-                Some(day) => {
-                    lucent::core::record::Day::parse(&day)
-                        .map_err(|e| anyhow::anyhow!("--first-day: {e}"))?
-                        .0
-                }
-                None => time::OffsetDateTime::now_utc().date() - time::Duration::days(days.into()),
-            };
-            let filled = fill::fill(serve.config(), first_day, days, per_day).await?;
-            for (day, took) in filled.publish_times.iter().enumerate() {
-                println!(
-                    "day {}: published {per_day} reports in {:.3} s",
-                    day + 1,
-                    took.as_secs_f64()
-                );
-            }
-            println!(
-                "{} entries, {} bytes on disk = {:.0} bytes per entry; restart took {:.3} s",
-                filled.entries,
-                filled.disk_bytes,
-                filled.disk_bytes as f64 / filled.entries.max(1) as f64,
-                filled.restart.as_secs_f64()
-            );
-        }
+        } => bench_fill(serve, days, per_day, first_day).await,
     }
+}
+
+/// Reports, and the /healthz ceiling under the same load: the ratio is
+/// the figure that holds on a noisy machine.
+async fn bench_load(url: &str, offered: load::Load, duration: Duration) {
+    let health = load::run(url, load::Target::Health, offered, duration).await;
+    println!("{}", health.summary("GET /healthz"));
+    let reports = load::run(url, load::Target::Reports, offered, duration).await;
+    println!("{}", reports.summary("POST /v1/reports"));
+    println!(
+        "reports/s as a share of the /healthz ceiling: {:.1}%",
+        100.0 * reports.per_second() / health.per_second()
+    );
+}
+
+async fn bench_fill(
+    serve: ServeArgs,
+    days: u32,
+    per_day: u64,
+    first_day: Option<String>,
+) -> anyhow::Result<()> {
+    let first_day = match first_day {
+        Some(day) => {
+            lucent::core::record::Day::parse(&day)
+                .map_err(|e| anyhow::anyhow!("--first-day: {e}"))?
+                .0
+        }
+        None => time::OffsetDateTime::now_utc().date() - time::Duration::days(days.into()),
+    };
+    let filled = fill::fill(serve.config(), first_day, days, per_day).await?;
+    for (day, took) in filled.publish_times.iter().enumerate() {
+        println!(
+            "day {}: published {per_day} reports in {:.3} s",
+            day + 1,
+            took.as_secs_f64()
+        );
+    }
+    println!(
+        "{} entries, {} bytes on disk = {:.0} bytes per entry; restart took {:.3} s",
+        filled.entries,
+        filled.disk_bytes,
+        filled.disk_bytes as f64 / filled.entries.max(1) as f64,
+        filled.restart.as_secs_f64()
+    );
     Ok(())
 }
 

@@ -94,30 +94,106 @@ fn report_body() -> Bytes {
 
 /// Offers `load` of `target` requests to `base` (e.g. `http://127.0.0.1:8080`) for `duration`.
 pub async fn run(base: &str, target: Target, load: Load, duration: Duration) -> Measured {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
-    let uri: hyper::Uri = match target {
-        Target::Reports => format!("{base}/v1/reports"),
-        Target::Health => format!("{base}/healthz"),
-    }
-    .parse()
-    .expect("a valid base URL");
-    let state = Arc::new(Mutex::new(Tally::new()));
+    let requester = Arc::new(Requester::new(base, target));
     let started = Instant::now();
     let deadline = started + duration;
-    let one = move |client: Client<HttpConnector, Full<Bytes>>,
-                    uri: hyper::Uri,
-                    state: Arc<Mutex<Tally>>,
-                    from: Instant| async move {
-        let request = match target {
-            Target::Reports => Request::post(uri)
+    match load {
+        Load::Concurrency(workers) => closed_loop(&requester, workers, deadline).await,
+        Load::Rate(per_second) => open_loop(&requester, per_second, deadline).await,
+    }
+    let tally = std::mem::replace(&mut *requester.tally.lock().await, Tally::new());
+    tally.into_measured(started.elapsed())
+}
+
+/// `workers` tasks, each sending its next request as soon as the last one
+/// is answered, until `deadline`.
+async fn closed_loop(requester: &Arc<Requester>, workers: usize, deadline: Instant) {
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let requester = requester.clone();
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    requester.send(Instant::now()).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// `per_second` requests started on schedule until `deadline`, whatever
+/// the answers.
+async fn open_loop(requester: &Arc<Requester>, per_second: u64, deadline: Instant) {
+    // A fixed set of connections takes the scheduled starts in
+    // order, so a slow server shows as latency (counted from the
+    // scheduled start), not as thousands of new connections.
+    let interval = Duration::from_secs_f64(1.0 / per_second.max(1) as f64);
+    let (starts, queue) = async_channel::bounded::<Instant>(1 << 20);
+    let workers: Vec<_> = (0..RATE_CONNECTIONS)
+        .map(|_| {
+            let (requester, queue) = (requester.clone(), queue.clone());
+            tokio::spawn(async move {
+                while let Ok(scheduled) = queue.recv().await {
+                    requester.send(scheduled).await;
+                }
+            })
+        })
+        .collect();
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    loop {
+        // The instant the tick was due, even if it fires late.
+        let scheduled = ticks.tick().await.into_std();
+        if scheduled >= deadline {
+            break;
+        }
+        let _ = starts.send(scheduled).await;
+    }
+    starts.close();
+    for worker in workers {
+        let _ = worker.await;
+    }
+}
+
+/// Sends one kind of request to one server, and tallies the answers.
+struct Requester {
+    client: Client<HttpConnector, Full<Bytes>>,
+    uri: hyper::Uri,
+    target: Target,
+    tally: Mutex<Tally>,
+}
+
+impl Requester {
+    fn new(base: &str, target: Target) -> Requester {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let uri = match target {
+            Target::Reports => format!("{base}/v1/reports"),
+            Target::Health => format!("{base}/healthz"),
+        }
+        .parse()
+        .expect("a valid base URL");
+        Requester {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            uri,
+            target,
+            tally: Mutex::new(Tally::new()),
+        }
+    }
+
+    /// Sends one request and records its status and its latency, counted
+    /// from `from` (now, or when it was scheduled).
+    async fn send(&self, from: Instant) {
+        let request = match self.target {
+            Target::Reports => Request::post(self.uri.clone())
                 .header("content-type", "application/json")
                 .body(Full::new(report_body())),
-            Target::Health => Request::get(uri).body(Full::new(Bytes::new())),
+            Target::Health => Request::get(self.uri.clone()).body(Full::new(Bytes::new())),
         }
         .expect("a valid request");
-        let status = match client.request(request).await {
+        let status = match self.client.request(request).await {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let _ = response.into_body().collect().await;
@@ -125,66 +201,11 @@ pub async fn run(base: &str, target: Target, load: Load, duration: Duration) -> 
             }
             Err(_) => 0,
         };
-        state.lock().await.record(status, from.elapsed());
-    };
-    match load {
-        Load::Concurrency(workers) => {
-            let tasks: Vec<_> = (0..workers)
-                .map(|_| {
-                    let (client, uri, state) = (client.clone(), uri.clone(), state.clone());
-                    tokio::spawn(async move {
-                        while Instant::now() < deadline {
-                            one(client.clone(), uri.clone(), state.clone(), Instant::now()).await;
-                        }
-                    })
-                })
-                .collect();
-            for task in tasks {
-                let _ = task.await;
-            }
-        }
-        Load::Rate(per_second) => {
-            // A fixed set of connections takes the scheduled starts in
-            // order, so a slow server shows as latency (counted from the
-            // scheduled start), not as thousands of new connections.
-            let interval = Duration::from_secs_f64(1.0 / per_second.max(1) as f64);
-            let (starts, queue) = async_channel::bounded::<Instant>(1 << 20);
-            let workers: Vec<_> = (0..RATE_CONNECTIONS)
-                .map(|_| {
-                    let (client, uri, state, queue) =
-                        (client.clone(), uri.clone(), state.clone(), queue.clone());
-                    tokio::spawn(async move {
-                        while let Ok(scheduled) = queue.recv().await {
-                            one(client.clone(), uri.clone(), state.clone(), scheduled).await;
-                        }
-                    })
-                })
-                .collect();
-            let mut ticks = tokio::time::interval(interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            loop {
-                // The instant the tick was due, even if it fires late.
-                let scheduled = ticks.tick().await.into_std();
-                if scheduled >= deadline {
-                    break;
-                }
-                let _ = starts.send(scheduled).await;
-            }
-            starts.close();
-            for worker in workers {
-                let _ = worker.await;
-            }
-        }
-    }
-    let tally = std::mem::replace(&mut *state.lock().await, Tally::new());
-    Measured {
-        elapsed: started.elapsed(),
-        ok: tally.ok,
-        failures: tally.failures,
-        latency: Some(tally.latency),
+        self.tally.lock().await.record(status, from.elapsed());
     }
 }
 
+/// The answers so far: successes with their latency, failures by status.
 struct Tally {
     ok: u64,
     failures: BTreeMap<u16, u64>,
@@ -206,6 +227,15 @@ impl Tally {
             let _ = self.latency.record(latency.as_micros() as u64);
         } else {
             *self.failures.entry(status).or_default() += 1;
+        }
+    }
+
+    fn into_measured(self, elapsed: Duration) -> Measured {
+        Measured {
+            elapsed,
+            ok: self.ok,
+            failures: self.failures,
+            latency: Some(self.latency),
         }
     }
 }
