@@ -31,19 +31,6 @@ fn at(day: &str, hour: u8, minute: u8) -> OffsetDateTime {
     date.with_hms(hour, minute, 0).unwrap().assume_utc()
 }
 
-async fn fetch_bytes(server: &TestServer, path: &str) -> (u16, Vec<u8>) {
-    let response = server
-        .client
-        .get(format!("{}{path}", server.base))
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.bytes().await.unwrap().to_vec(),
-    )
-}
-
 async fn all_entries(server: &TestServer) -> Vec<Value> {
     let (status, page) = server.get_json("/v1/entries?start=0&limit=1000").await;
     assert_eq!(status, 200);
@@ -83,12 +70,11 @@ async fn the_vector_log_is_reproduced_byte_for_byte() {
         // body, the answer for a record never received: nobody can poll a
         // guessed record to learn whether or when a deployment reported.
         let receipt = |hash: &str| format!("/v1/receipts/{hash}");
-        let pending = fetch_bytes(&server, &receipt(report["record_hash"].as_str().unwrap())).await;
+        let pending = server
+            .get_bytes(&receipt(report["record_hash"].as_str().unwrap()))
+            .await;
         assert_eq!(pending.0, 404);
-        assert_eq!(
-            pending,
-            fetch_bytes(&server, &receipt(&"0".repeat(64))).await
-        );
+        assert_eq!(pending, server.get_bytes(&receipt(&"0".repeat(64))).await);
     }
     server.set_time(datetime!(2026-11-27 00:00:00 UTC)).await;
 
@@ -106,7 +92,7 @@ async fn the_vector_log_is_reproduced_byte_for_byte() {
             .await;
         assert_eq!(of_day["checkpoint"], want["signed_checkpoint"]);
     }
-    let (status, checkpoint) = fetch_bytes(&server, "/checkpoint").await;
+    let (status, checkpoint) = server.get_bytes("/checkpoint").await;
     assert_eq!(status, 200);
     assert_eq!(
         checkpoint,
@@ -151,8 +137,9 @@ async fn the_vector_log_is_reproduced_byte_for_byte() {
     }
     // Tiles at the final size (7); the size-4 tiles are prefixes of them.
     for tile in vectors["tiles"].as_array().unwrap() {
-        let (status, bytes) =
-            fetch_bytes(&server, &format!("/{}", tile["path"].as_str().unwrap())).await;
+        let (status, bytes) = server
+            .get_bytes(&format!("/{}", tile["path"].as_str().unwrap()))
+            .await;
         assert_eq!(status, 200);
         let want = base64::Engine::decode(
             &base64::engine::general_purpose::STANDARD,
@@ -383,11 +370,11 @@ async fn no_answer_during_a_day_reveals_the_growing_tree() {
             "/tile/0/000.p/4",
             "/v1/proofs/consistency?old=3&new=4",
         ] {
-            let (_, body) = fetch_bytes(&server, path).await;
+            let (_, body) = server.get_bytes(path).await;
             answers.push(String::from_utf8_lossy(&body).into_owned());
         }
         for hash in &record_hashes {
-            let (_, body) = fetch_bytes(&server, &format!("/v1/receipts/{hash}")).await;
+            let (_, body) = server.get_bytes(&format!("/v1/receipts/{hash}")).await;
             answers.push(String::from_utf8_lossy(&body).into_owned());
         }
     }

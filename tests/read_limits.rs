@@ -33,18 +33,6 @@ async fn published_log(dir: &Path) -> TestServer {
     server
 }
 
-/// Status and body of a GET.
-async fn get(server: &TestServer, path: &str) -> (u16, Vec<u8>) {
-    let response = server
-        .client
-        .get(format!("{}{path}", server.base))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: no answer: {e}"));
-    let status = response.status().as_u16();
-    (status, response.bytes().await.unwrap().to_vec())
-}
-
 #[tokio::test]
 async fn a_start_past_the_signed_integers_is_an_empty_page() {
     let dir = tempfile::tempdir().unwrap();
@@ -107,10 +95,10 @@ async fn an_entry_bundle_whose_end_wraps_is_not_found() {
         "/tile/entries/002",
         "/tile/entries/001",
     ] {
-        let (status, body) = get(&server, path).await;
+        let (status, body) = server.get_bytes(path).await;
         assert_eq!(status, 404, "{path}: {}", String::from_utf8_lossy(&body));
     }
-    assert_eq!(get(&server, "/tile/entries/001.p/47").await.0, 200);
+    assert_eq!(server.get_bytes("/tile/entries/001.p/47").await.0, 200);
     server.stop().await;
 }
 
@@ -299,7 +287,7 @@ fn no_read_answers_5xx_or_more_than_its_documented_maximum() {
         ..Config::default()
     });
     let result = runner.run(&read(), |request| {
-        let (status, body) = runtime.block_on(get(&server, &request.path));
+        let (status, body) = runtime.block_on(server.get_bytes(&request.path));
         let shown = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
         prop_assert!(status < 500, "{request:?}: {status} {}", shown());
         let max = maxima[request.operation];

@@ -43,6 +43,28 @@ async fn run(dir: &Path, now: OffsetDateTime, reports: u64, until: OffsetDateTim
     server.stop().await;
 }
 
+/// A data directory whose log published one day, 2026-11-24, of 2 reports.
+async fn used_log() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        datetime!(2026-11-24 08:00 UTC),
+        2,
+        datetime!(2026-11-25 00:00 UTC),
+    )
+    .await;
+    dir
+}
+
+/// Starts on `dir` the morning after [`used_log`]'s day, expecting a
+/// refusal whose message says each of `says`.
+async fn assert_refused(dir: &Path, says: &[&str]) {
+    let message = refusal(conf(dir), datetime!(2026-11-25 08:00 UTC)).await;
+    for said in says {
+        assert!(message.contains(said), "{message}");
+    }
+}
+
 fn copy_database(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for name in DB_FILES {
@@ -77,56 +99,36 @@ async fn a_directory_with_other_files_is_not_made_a_log() {
 
 #[tokio::test]
 async fn a_missing_key_or_database_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    run(
-        dir.path(),
-        datetime!(2026-11-24 08:00 UTC),
-        2,
-        datetime!(2026-11-25 00:00 UTC),
-    )
-    .await;
+    let dir = used_log().await;
     let key = std::fs::read(dir.path().join("log.key")).unwrap();
 
     std::fs::remove_file(dir.path().join("log.key")).unwrap();
-    let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
-    assert!(
-        message.contains("the signing key (log.key) is missing"),
-        "{message}"
-    );
-    assert!(message.contains("Restore it from your backup"), "{message}");
+    let says = [
+        "the signing key (log.key) is missing",
+        "Restore it from your backup",
+    ];
+    assert_refused(dir.path(), &says).await;
     std::fs::write(dir.path().join("log.key"), key).unwrap();
 
     for name in DB_FILES {
         let _ = std::fs::remove_file(dir.path().join(name));
     }
-    let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
-    assert!(
-        message.contains("the database (lucent.db) is missing"),
-        "{message}"
-    );
+    assert_refused(dir.path(), &["the database (lucent.db) is missing"]).await;
 }
 
 /// A key alone has signed a log (its database and state file were lost or
 /// not copied): a new database under it would fork that log.
 #[tokio::test]
 async fn a_key_without_its_log_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    run(
-        dir.path(),
-        datetime!(2026-11-24 08:00 UTC),
-        2,
-        datetime!(2026-11-25 00:00 UTC),
-    )
-    .await;
+    let dir = used_log().await;
     let alone = tempfile::tempdir().unwrap();
     std::fs::copy(dir.path().join("log.key"), alone.path().join("log.key")).unwrap();
-    let message = refusal(conf(alone.path()), datetime!(2026-11-25 08:00 UTC)).await;
-    assert!(
-        message.contains("holds the signing key log.key but no database and no state file"),
-        "{message}"
-    );
-    assert!(message.contains("would fork that log"), "{message}");
-    assert!(message.contains("rename it to new-log.key"), "{message}");
+    let says = [
+        "holds the signing key log.key but no database and no state file",
+        "would fork that log",
+        "rename it to new-log.key",
+    ];
+    assert_refused(alone.path(), &says).await;
     assert_eq!(
         std::fs::read_dir(alone.path()).unwrap().count(),
         1,
@@ -134,11 +136,7 @@ async fn a_key_without_its_log_is_refused() {
     );
     // A database without its state file is refused too.
     std::fs::remove_file(dir.path().join("signed-root")).unwrap();
-    let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
-    assert!(
-        message.contains("the state file (signed-root) is missing"),
-        "{message}"
-    );
+    assert_refused(dir.path(), &["the state file (signed-root) is missing"]).await;
 }
 
 /// A key placed as `new-log.key` (or left so by a creation that was
