@@ -16,6 +16,7 @@ pub mod published;
 pub mod routes;
 pub mod sequencer;
 pub mod server;
+pub mod stats;
 pub mod storage;
 pub mod wire;
 

@@ -11,7 +11,7 @@ use lucent_core::merkle::{consistency_proof, inclusion_proof};
 use lucent_core::record::{Day, Entry, record_hash};
 use lucent_core::tiles::{TILE_WIDTH, TilePath, encode_entry_bundle, tile_width_at};
 
-use crate::storage::stats::{Stats, StatsCache};
+use crate::stats::{Stats, StatsCache};
 use crate::storage::tiles::{ComputeError, TileNodes};
 use crate::storage::{
     LogInfo, ReadStore, RootRow, SchemaTable, StorageError, StoredEntry, record_key,

@@ -7,7 +7,7 @@ use lucent_core::tlog_proof::TlogProof;
 
 use super::problem::ApiError;
 use crate::published::{EntryPage, LogSummary, Receipt};
-use crate::storage::stats::Stats;
+use crate::stats::Stats;
 use crate::storage::{RootRow, StoredEntry};
 use crate::wire::{
     ActiveDeploymentsBody, DayReportsBody, EntriesPage, EntryBody, LogBody, ReceiptBody, RootBody,

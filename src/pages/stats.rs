@@ -11,7 +11,7 @@ use poem::web::Data;
 use super::chart::{self, Bar, Svg};
 use crate::http::problem::ApiError;
 use crate::published::PublishedLog;
-use crate::storage::stats::{Stats, WIDEST_WINDOW_DAYS};
+use crate::stats::{Stats, WIDEST_WINDOW_DAYS};
 
 /// The days the reports chart shows, counting back from the latest root.
 const CHART_DAYS: usize = 90;

@@ -14,7 +14,7 @@ use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
 use super::writer::{StartupError, Writer};
 use crate::datadir::{SignedState, write_state};
-use crate::storage::stats::DayTotals;
+use crate::storage::DayTotals;
 use crate::storage::tiles::split_hashes;
 use crate::storage::{Publication, RootRow, StorageError, WriteTx, record_key, split_entries};
 

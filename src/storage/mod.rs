@@ -30,8 +30,8 @@ const LATEST_ROOT: &str = concat!(
 const LOG_INFO: &str = "SELECT origin, verifier_key, inception FROM log WHERE id = 1";
 
 mod checkpointer;
+mod day_totals;
 mod read;
-pub mod stats;
 pub mod tiles;
 mod write;
 
@@ -42,6 +42,7 @@ use std::time::Duration;
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use day_totals::{DayTotals, Totals};
 pub use read::{
     LogInfo, ReadStore, RootRow, SchemaColumn, SchemaTable, StoredEntry, split_entries,
 };

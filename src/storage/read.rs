@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use lucent_core::record::Day;
 use sqlx::SqlitePool;
 
-use super::stats::{DayTotals, DayTotalsRow};
+use super::day_totals::{DayTotals, DayTotalsRow};
 use super::{LATEST_ROOT, LOG_INFO, Result, sql_int};
 
 /// The log's identity, written once at creation.

@@ -9,8 +9,8 @@ use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, T
 use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, Day, day_and_deployment};
 
 use super::checkpointer::Checkpointer;
+use super::day_totals::{DayTotals, DayTotalsRow};
 use super::read::{LogInfo, RootRow};
-use super::stats::{DayTotals, DayTotalsRow};
 use super::{Result, StorageError};
 
 /// The one write connection.
