@@ -91,7 +91,7 @@ impl PublishedLog {
 
     /// The size of the latest signed root (0 before the first).
     pub async fn size(&self) -> Result<u64> {
-        Ok(self.latest_root().await?.map_or(0, |root| root.size as u64))
+        Ok(self.latest_root().await?.map_or(0, |root| root.entries()))
     }
 
     pub async fn summary(&self) -> Result<LogSummary> {
@@ -235,7 +235,7 @@ impl PublishedLog {
         };
         let root = self.read.first_root_covering(entry.index).await?;
         let root = root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;
-        let (index, size) = (entry.index, root.size as u64);
+        let (index, size) = (entry.index, root.entries());
         let proof =
             TileNodes::compute(&self.read, |nodes| inclusion_proof(index, size, nodes)).await?;
         Ok(Receipt { entry, root, proof })

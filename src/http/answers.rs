@@ -56,9 +56,9 @@ pub fn log_body(summary: LogSummary) -> LogBody {
 impl From<RootRow> for RootBody {
     fn from(row: RootRow) -> RootBody {
         RootBody {
+            size: row.entries(),
             day: row.day,
             period_end: rfc3339(row.period_end),
-            size: row.size as u64,
             root_hash: hex::encode(&row.root_hash),
             checkpoint: row.checkpoint,
         }

@@ -99,7 +99,7 @@ impl Writer {
         let info = open_log(&mut store, &config).await?;
         let last_root = store.last_root().await?;
         let (size, last_end) = match &last_root {
-            Some(root) => (root.size as u64, root.period_end),
+            Some(root) => (root.entries(), root.period_end),
             None => (0, info.inception),
         };
         let (tree, last_leaf) = load_tree(&mut store, &read, size).await?;
@@ -409,7 +409,7 @@ fn check_last_root(
 ) -> Result<(), StartupError> {
     let checkpoint = open_checkpoint(&root.checkpoint, verifier_key)
         .map_err(|e| StartupError::TreeMismatch(format!("the last signed checkpoint: {e}")))?;
-    let size = root.size as u64;
+    let size = root.entries();
     if checkpoint.size != size || checkpoint.root != tree.root() || root.root_hash != tree.root().0
     {
         return Err(StartupError::TreeMismatch(format!(

@@ -81,7 +81,7 @@ async fn compute(read: ReadStore) -> Result<Stats> {
             totals: totals.totals,
         });
     };
-    let size = root.size as u64;
+    let size = root.entries();
     if totals.reports != size {
         return Err(StorageError::Corrupt(format!(
             "day_totals counts {} entries, the latest root {size}",
@@ -148,7 +148,7 @@ impl StatsCache {
         // for the lock, then find its result.
         let mut state = self.state.lock().await;
         let root = read.latest_root().await?;
-        let key: RootKey = root.map_or((0, None), |r| (r.size as u64, Some(r.day)));
+        let key: RootKey = root.map_or((0, None), |r| (r.entries(), Some(r.day)));
         if let Some(stats) = state.latest.as_ref().filter(|s| s.root_key() == key) {
             return Ok(stats.clone());
         }

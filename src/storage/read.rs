@@ -28,6 +28,13 @@ pub struct RootRow {
     pub checkpoint: String,
 }
 
+impl RootRow {
+    /// The number of entries the root covers (SQLite stores it signed).
+    pub fn entries(&self) -> u64 {
+        self.size as u64
+    }
+}
+
 /// A published entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEntry {
