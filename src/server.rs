@@ -184,13 +184,13 @@ fn app_parts(config: &ServeConfig, sequencer: &Sequencer, log: &PublishedLog) ->
 /// Ends when the writer stops.
 fn spawn_stats_refresh(log: &PublishedLog, sequencer: &Sequencer) {
     let log = log.clone();
-    let mut published = sequencer.published();
+    let mut published_ends = sequencer.published_ends();
     tokio::spawn(async move {
         loop {
             if let Err(e) = log.stats().await {
                 tracing::warn!(error = %e, "computing the stats");
             }
-            if published.changed().await.is_err() {
+            if published_ends.changed().await.is_err() {
                 return;
             }
         }

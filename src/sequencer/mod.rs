@@ -154,7 +154,7 @@ impl Sequencer {
 
     /// The end of the last period published (Unix seconds); it changes
     /// with each new root, and the channel closes when the writer stops.
-    pub fn published(&self) -> watch::Receiver<i64> {
+    pub fn published_ends(&self) -> watch::Receiver<i64> {
         self.published_ends.clone()
     }
 

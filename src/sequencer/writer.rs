@@ -17,7 +17,9 @@ use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
 use crate::storage::tiles::TileNodes;
-use crate::storage::{Conflict, LogInfo, NewPending, ReadStore, RootRow, StorageError, WriteStore};
+use crate::storage::{
+    FirstReport, LogInfo, NewPending, ReadStore, RootRow, StorageError, WriteStore,
+};
 
 /// Reports committed in one transaction, at most.
 const MAX_BATCH: usize = 1024;
@@ -267,7 +269,7 @@ impl Writer {
         &self,
         day: Day,
         records: &[Prepared],
-    ) -> Result<HashMap<[u8; 32], Conflict>, StorageError> {
+    ) -> Result<HashMap<[u8; 32], FirstReport>, StorageError> {
         let mut published = HashMap::new();
         let day_start = day.0.midnight().assume_utc().unix_timestamp();
         if self.last_end <= day_start {
@@ -278,7 +280,7 @@ impl Writer {
             if let Some((record, period_end)) =
                 published_record(&self.read, size, day, &p.deployment).await?
             {
-                published.insert(p.deployment.0.0, Conflict { record, period_end });
+                published.insert(p.deployment.0.0, FirstReport { record, period_end });
             }
         }
         Ok(published)
@@ -291,7 +293,7 @@ impl Writer {
 fn outcome(
     p: Prepared,
     accepted: bool,
-    first_reports: &HashMap<[u8; 32], Conflict>,
+    first_reports: &HashMap<[u8; 32], FirstReport>,
     day: Day,
     period_end: i64,
 ) -> Result<Outcome, StorageError> {

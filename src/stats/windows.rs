@@ -24,17 +24,17 @@ fn window_start(last: Day, days: u16) -> Day {
 
 /// What the windows need of an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Counted {
+pub(super) struct WindowEntry {
     day: Day,
     deployment: Deployment,
     version: ProductVersion,
 }
 
-impl Counted {
-    fn parse(entry: &[u8]) -> Result<Counted, ParseError> {
+impl WindowEntry {
+    fn parse(entry: &[u8]) -> Result<WindowEntry, ParseError> {
         let (day, deployment) = day_and_deployment(entry)?;
         let version = version_of(entry)?;
-        Ok(Counted {
+        Ok(WindowEntry {
             day,
             deployment,
             version,
@@ -49,14 +49,14 @@ pub(super) trait EntrySource {
         &self,
         start: u64,
         end: u64,
-    ) -> impl Future<Output = Result<Vec<Counted>>> + Send;
+    ) -> impl Future<Output = Result<Vec<WindowEntry>>> + Send;
 }
 
 impl EntrySource for ReadStore {
-    async fn sorted_chunk(&self, start: u64, end: u64) -> Result<Vec<Counted>> {
+    async fn sorted_chunk(&self, start: u64, end: u64) -> Result<Vec<WindowEntry>> {
         let joined = self.entries_joined(start, end).await?;
         let mut chunk = split_entries(&joined)
-            .map(Counted::parse)
+            .map(WindowEntry::parse)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StorageError::Corrupt(format!("an entry of {start}..{end}: {e}")))?;
         // SQLite joins them in no promised order; a run's chunk is a
@@ -67,16 +67,16 @@ impl EntrySource for ReadStore {
 }
 
 /// Entries `next..end` of one run, read a chunk at a time.
-struct Run {
+struct RunCursor {
     next: u64,
     end: u64,
     chunk: u64,
-    buffered: VecDeque<Counted>,
+    buffered: VecDeque<WindowEntry>,
 }
 
-impl Run {
+impl RunCursor {
     /// The run's next entry, reading a chunk if none is buffered.
-    async fn head(&mut self, source: &impl EntrySource) -> Result<Option<&Counted>> {
+    async fn head(&mut self, source: &impl EntrySource) -> Result<Option<&WindowEntry>> {
         if self.buffered.is_empty() && self.next < self.end {
             let until = self.end.min(self.next + self.chunk);
             let entries = source.sorted_chunk(self.next, until).await?;
@@ -130,10 +130,10 @@ impl WindowCounts {
         chunk: u64,
     ) -> Result<()> {
         let widest = self.starts[2];
-        let mut runs: Vec<Run> = bounds
+        let mut runs: Vec<RunCursor> = bounds
             .windows(2)
             .filter(|w| w[0] < w[1])
-            .map(|w| Run {
+            .map(|w| RunCursor {
                 next: w[0],
                 end: w[1],
                 chunk,
@@ -227,9 +227,9 @@ mod tests {
     struct Log(Vec<Entry>);
 
     impl EntrySource for Log {
-        async fn sorted_chunk(&self, start: u64, end: u64) -> Result<Vec<Counted>> {
+        async fn sorted_chunk(&self, start: u64, end: u64) -> Result<Vec<WindowEntry>> {
             (start..end)
-                .map(|i| Ok(Counted::parse(&self.0[i as usize].to_bytes()).unwrap()))
+                .map(|i| Ok(WindowEntry::parse(&self.0[i as usize].to_bytes()).unwrap()))
                 .collect()
         }
     }

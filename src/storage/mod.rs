@@ -46,7 +46,7 @@ pub use day_totals::{DayTotals, Totals};
 pub use read::{
     LogInfo, ReadStore, RootRow, SchemaColumn, SchemaTable, StoredEntry, split_entries,
 };
-pub use write::{Conflict, NewPending, Publication, WriteStore, WriteTx};
+pub use write::{FirstReport, NewPending, Publication, WriteStore, WriteTx};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 

@@ -26,9 +26,9 @@ pub struct WriteTx<'c> {
     tx: Transaction<'c, Sqlite>,
 }
 
-/// A report already stored for the same deployment and day.
+/// The report a deployment already has stored for a day: the first one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
+pub struct FirstReport {
     pub record: Vec<u8>,
     pub period_end: i64,
 }
@@ -200,7 +200,7 @@ impl WriteStore {
         &mut self,
         day: &str,
         deployments: &[[u8; 32]],
-    ) -> Result<HashMap<[u8; 32], Conflict>> {
+    ) -> Result<HashMap<[u8; 32], FirstReport>> {
         if deployments.is_empty() {
             return Ok(HashMap::new());
         }
@@ -218,7 +218,10 @@ impl WriteStore {
         Ok(rows
             .into_iter()
             .filter_map(|(deployment, record, period_end)| {
-                Some((deployment.try_into().ok()?, Conflict { record, period_end }))
+                Some((
+                    deployment.try_into().ok()?,
+                    FirstReport { record, period_end },
+                ))
             })
             .collect())
     }
