@@ -43,6 +43,12 @@ pub enum DataDirError {
          never signed anything and you placed it here to start a new log with it, rename it to new-log.key"
     )]
     KeyWithoutLog { dir: PathBuf },
+    #[error(
+        "{dir} holds new-log.key beside a state file that records a signed root: that key has signed a log, \
+         and a new log under it would fork it; refusing to start. Restore lucent.db from your backup and \
+         rename the key back to log.key"
+    )]
+    NewKeyHasSigned { dir: PathBuf },
     #[error("the signing key {path} is not valid: {reason}")]
     BadKey { path: PathBuf, reason: String },
     #[error("the state file {path} is not valid: {reason}")]
@@ -100,6 +106,12 @@ impl DataDir {
             missing,
         };
         if has(NEW_KEY_FILE) && !has(KEY_FILE) {
+            // A creation writes "none" there; a root means the key signed.
+            if has(STATE_FILE) && read_state(&path.join(STATE_FILE))?.is_some() {
+                return Err(DataDirError::NewKeyHasSigned {
+                    dir: path.to_owned(),
+                });
+            }
             return Ok(DataDir {
                 path: path.to_owned(),
                 key: read_key(&path.join(NEW_KEY_FILE))?,

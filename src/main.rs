@@ -167,7 +167,8 @@ struct ServeArgs {
     #[arg(long, env = "LUCENT_QUEUE_CAPACITY", default_value_t = DEFAULT_QUEUE_CAPACITY)]
     queue_capacity: usize,
     /// Connections served at once; more wait in the kernel's backlog.
-    #[arg(long, env = "LUCENT_MAX_CONNECTIONS", default_value_t = 512)]
+    // Eight times the per-address cap: it takes eight hosts to fill it.
+    #[arg(long, env = "LUCENT_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
     /// Connections one client address (IPv6: one /64) may hold open; more
     /// are closed at once. Trusted proxies are exempt; 0 turns it off.

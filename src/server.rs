@@ -161,7 +161,7 @@ async fn start_writer(
 /// limiter and the report counts.
 fn app_parts(config: &ServeConfig, sequencer: &Sequencer, log: &PublishedLog) -> Parts {
     let rate_limiter = config.rate_limit.map(|limit| {
-        let trusted = TrustedProxies(config.trusted_proxies.clone());
+        let trusted = TrustedProxies::new(&config.trusted_proxies);
         Arc::new(RateLimiter::per_minute(limit, trusted))
     });
     if let Some(limiter) = &rate_limiter {

@@ -134,6 +134,28 @@ async fn a_key_without_its_log_is_refused() {
         1,
         "nothing was created beside the key"
     );
+    // Renamed to new-log.key beside the state file of its signed roots:
+    // still refused.
+    std::fs::copy(
+        dir.path().join("signed-root"),
+        alone.path().join("signed-root"),
+    )
+    .unwrap();
+    std::fs::rename(
+        alone.path().join("log.key"),
+        alone.path().join("new-log.key"),
+    )
+    .unwrap();
+    let says = ["new-log.key beside a state file that records a signed root"];
+    assert_refused(alone.path(), &says).await;
+    assert!(
+        std::fs::read_to_string(alone.path().join("signed-root"))
+            .unwrap()
+            .lines()
+            .count()
+            > 2,
+        "the record of the last signed root is kept"
+    );
     // A database without its state file is refused too.
     std::fs::remove_file(dir.path().join("signed-root")).unwrap();
     assert_refused(dir.path(), &["the state file (signed-root) is missing"]).await;

@@ -23,7 +23,19 @@ pub struct RateLimiter {
 
 /// The peers whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(pub Vec<IpAddr>);
+pub struct TrustedProxies(Vec<IpAddr>);
+
+impl TrustedProxies {
+    /// A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: addresses
+    /// are compared in their canonical form.
+    pub fn new(proxies: &[IpAddr]) -> TrustedProxies {
+        TrustedProxies(proxies.iter().map(IpAddr::to_canonical).collect())
+    }
+
+    fn trusts(&self, address: IpAddr) -> bool {
+        self.0.contains(&address.to_canonical())
+    }
+}
 
 impl RateLimiter {
     pub fn per_minute(limit: NonZeroU32, trusted: TrustedProxies) -> RateLimiter {
@@ -57,7 +69,7 @@ fn client_address(request: &Request, trusted: &TrustedProxies) -> Option<IpAddr>
         RemoteAddr(poem::Addr::SocketAddr(addr)) => addr.ip(),
         _ => return None,
     };
-    if !trusted.0.contains(&peer) {
+    if !trusted.trusts(peer) {
         return Some(peer);
     }
     let forwarded = request.headers().get_all("x-forwarded-for");
@@ -69,7 +81,7 @@ fn client_address(request: &Request, trusted: &TrustedProxies) -> Option<IpAddr>
         .collect();
     hops.into_iter()
         .rev()
-        .find(|hop| !trusted.0.contains(hop))
+        .find(|hop| !trusted.trusts(*hop))
         .or(Some(peer))
 }
 
@@ -126,5 +138,13 @@ mod tests {
         assert!(limiter.check(a).is_ok());
         assert!(limiter.check(a).unwrap_err() >= 1);
         assert!(limiter.check("192.0.2.2".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn a_proxy_seen_through_a_dual_stack_listener_is_trusted() {
+        let trusted = TrustedProxies::new(&["127.0.0.1".parse().unwrap()]);
+        assert!(trusted.trusts("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(trusted.trusts("127.0.0.1".parse().unwrap()));
+        assert!(!trusted.trusts("::1".parse().unwrap()));
     }
 }

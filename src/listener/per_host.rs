@@ -32,7 +32,8 @@ impl PerHostConnections {
     pub fn new(cap: usize, uncapped: Vec<IpAddr>) -> PerHostConnections {
         PerHostConnections {
             cap: if cap == 0 { usize::MAX } else { cap },
-            uncapped,
+            // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
+            uncapped: uncapped.iter().map(IpAddr::to_canonical).collect(),
             open: Arc::default(),
         }
     }
@@ -40,7 +41,7 @@ impl PerHostConnections {
     /// Counts a new connection from `address`; `None` if its host already
     /// holds the cap.
     pub fn open(&self, address: IpAddr) -> Option<HostSlot> {
-        if self.uncapped.contains(&address) {
+        if self.uncapped.contains(&address.to_canonical()) {
             return Some(HostSlot { counted: None });
         }
         let host = Host::of(address);
@@ -124,7 +125,8 @@ mod tests {
     #[test]
     fn proxies_and_a_zero_cap_are_not_capped() {
         let per_host = PerHostConnections::new(1, vec![address("127.0.0.1")]);
-        let held = open_all(&per_host, &["127.0.0.1"; 3]);
+        // A dual-stack listener sees the proxy as an IPv4-mapped address.
+        let held = open_all(&per_host, &["127.0.0.1", "::ffff:127.0.0.1", "127.0.0.1"]);
         assert_eq!(per_host.hosts(), 0, "a proxy's address is not kept");
         drop(held);
         let uncapped = PerHostConnections::new(0, Vec::new());
