@@ -408,6 +408,46 @@ async fn a_receipt_still_missing_once_the_promised_root_is_signed_is_a_broken_pr
     }
 }
 
+/// The day a root is served with is not signed: a log that withholds a
+/// receipt and serves an old `period_end` is caught by its latest signed
+/// root's last entry, which is of a later day than the promise's.
+#[tokio::test]
+async fn a_receipt_withheld_behind_an_old_period_end_is_a_broken_promise() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let mut promise = submitted_promise(&server).await;
+    server.set_time(at(2, 8)).await;
+    assert_eq!(server.post(report(&nonce(), 7)).await.0, 202);
+    server.set_time(at(3, 0)).await;
+    promise.url = rewriting_proxy(&server.base, |path, status, body| {
+        if path.starts_with("/v1/receipts/") {
+            return (404, br#"{"status":404}"#.to_vec());
+        }
+        if path == "/v1/roots/latest" {
+            let mut root: Value = serde_json::from_slice(&body).unwrap();
+            root["period_end"] = json!("2026-11-01T00:00:00Z");
+            return (status, serde_json::to_vec(&root).unwrap());
+        }
+        (status, body)
+    })
+    .await;
+    let file = dir.path().join("promise.json");
+    promise.save(&file).unwrap();
+    match submit::check(&file).await {
+        Err(CheckError::NotPublishedBefore {
+            size: 2,
+            later,
+            promised,
+        }) => {
+            assert_eq!(
+                (later.to_string(), promised.to_string()),
+                ("2026-11-02".into(), "2026-11-01".into())
+            )
+        }
+        other => panic!("an old period_end hid the publication: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_tampering_server_is_caught_and_named() {
     let dir = tempfile::tempdir().unwrap();

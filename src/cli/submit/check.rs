@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use lucent_core::Hash;
-use lucent_core::checkpoint::CheckpointError;
+use lucent_core::checkpoint::{Checkpoint, CheckpointError};
 use lucent_core::merkle;
 use lucent_core::note::VerifierKey;
 use lucent_core::record::{Day, ParseError};
@@ -17,9 +17,10 @@ use lucent_core::tlog_proof::TlogProofError;
 use super::promise::{PromiseCheckError, SavedPromise, open_answer};
 use super::receipt::verify_receipt;
 use super::roots::{
-    check_consistent, check_in_root_of_day, check_last_entry_day, latest_root, root_of_day,
+    check_consistent, check_in_root_of_day, check_last_entry_day, last_entry_day, latest_root,
+    root_of_day,
 };
-use crate::cli::http::{HttpError, LogClient, Receipt, ReceiptAnswer, ServedRoot};
+use crate::cli::http::{HttpError, LogClient, ReceiptAnswer, ServedRoot};
 
 /// Why `lucent submit --check` did not verify the receipt.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,16 @@ pub enum CheckError {
     NotPublished {
         publish_after: String,
         period_end: String,
+    },
+    #[error(
+        "the log's latest signed root (size {size}) ends with an entry of {later}, after the promised \
+         day {promised}, but has no receipt for the record: it promised the record and did not \
+         publish it"
+    )]
+    NotPublishedBefore {
+        size: u64,
+        later: Day,
+        promised: Day,
     },
     #[error("the {what} {value:?} is not an RFC 3339 time: {reason}")]
     BadTime {
@@ -138,11 +149,15 @@ pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
     // holds the record, so a receipt missing after it is a broken promise,
     // not a root signed between the two requests.
     let latest = latest_root(&client, &key).await?;
-    let latest_served = latest.as_ref().map(|(served, _)| served);
-    let publish_after = &promise.answer.publish_after;
-    let receipt = fetch_receipt(&client, &opened.record_hash, publish_after, latest_served).await?;
-    let checkpoint = verify_receipt(&receipt, &promise.answer.record, &key)?;
     let day = opened.day;
+    let publish_after = &promise.answer.publish_after;
+    let receipt = match client.receipt(&opened.record_hash).await? {
+        ReceiptAnswer::Published(receipt) => receipt,
+        ReceiptAnswer::NotFound => {
+            return Err(receipt_not_found(&client, publish_after, latest.as_ref(), day).await);
+        }
+    };
+    let checkpoint = verify_receipt(&receipt, &promise.answer.record, &key)?;
     check_last_entry_day(&client, &checkpoint, day).await?;
     let day_root = root_of_day(&client, &key, day).await?;
     check_in_root_of_day(&client, receipt.index, &checkpoint, &day_root, day).await?;
@@ -168,29 +183,42 @@ fn load_promise(path: &Path) -> Result<(SavedPromise, VerifierKey), CheckError> 
     Ok((promise, key))
 }
 
-/// The receipt of the record, or why there is none: see
-/// [`receipt_not_found`], judged against `latest`, asked for before.
-async fn fetch_receipt(
+/// Why a record has no receipt, judged against the latest root, asked for
+/// before the receipt. The log's 404 says the same either way, and the
+/// root's `period_end` is not signed: the record is pending only while the
+/// root's period ends before `publish_after` and its last entry, which is
+/// signed, is of the promised day or earlier.
+async fn receipt_not_found(
     client: &LogClient,
-    record_hash: &Hash,
     publish_after: &str,
-    latest: Option<&ServedRoot>,
-) -> Result<Receipt, CheckError> {
-    match client.receipt(record_hash).await? {
-        ReceiptAnswer::Published(receipt) => Ok(receipt),
-        ReceiptAnswer::NotFound => Err(receipt_not_found(publish_after, latest)),
+    latest: Option<&(ServedRoot, Checkpoint)>,
+    promised: Day,
+) -> CheckError {
+    let Some((served, checkpoint)) = latest else {
+        return CheckError::Pending {
+            publish_after: publish_after.to_owned(),
+        };
+    };
+    let by_period = judge_by_period(publish_after, served);
+    if !matches!(by_period, CheckError::Pending { .. }) || checkpoint.size == 0 {
+        return by_period;
+    }
+    match last_entry_day(client, checkpoint).await {
+        Ok(later) if later > promised => CheckError::NotPublishedBefore {
+            size: checkpoint.size,
+            later,
+            promised,
+        },
+        Ok(_) => by_period,
+        Err(error) => error,
     }
 }
 
-/// Why a record has no receipt: pending until the log signs a root for a
-/// period that ends at or after the promise's `publish_after`; after that,
-/// the log broke its promise. The log's 404 says the same either way.
-fn receipt_not_found(publish_after: &str, latest: Option<&ServedRoot>) -> CheckError {
+/// Pending until the log serves a root for a period that ends at or after
+/// the promise's `publish_after`; after that, the log broke its promise.
+fn judge_by_period(publish_after: &str, latest: &ServedRoot) -> CheckError {
     let pending = || CheckError::Pending {
         publish_after: publish_after.to_owned(),
-    };
-    let Some(latest) = latest else {
-        return pending();
     };
     let parse = |what, value: &str| {
         OffsetDateTime::parse(value, &Rfc3339).map_err(|e| CheckError::BadTime {

@@ -72,6 +72,24 @@ pub(super) async fn check_last_entry_day(
     day: Day,
 ) -> Result<(), CheckError> {
     // The root holds the record, so it is not empty.
+    let found = last_entry_day(client, root).await?;
+    if found != day {
+        return Err(CheckError::LastEntryOfAnotherDay {
+            index: root.size - 1,
+            size: root.size,
+            found,
+            promised: day,
+        });
+    }
+    Ok(())
+}
+
+/// The day of the last entry of a non-empty signed root, its inclusion in
+/// that root verified: unlike the day a root is served with, it is signed.
+pub(super) async fn last_entry_day(
+    client: &LogClient,
+    root: &Checkpoint,
+) -> Result<Day, CheckError> {
     let index = root.size - 1;
     let (served, proof) = tokio::try_join!(
         client.entry(index),
@@ -80,15 +98,7 @@ pub(super) async fn check_last_entry_day(
     verify_included(&leaf_hash(served.entry.as_bytes()), index, root, &proof)?;
     let entry = Entry::parse(served.entry.as_bytes())
         .map_err(|error| CheckError::InvalidServedEntry { index, error })?;
-    if entry.record.day != day {
-        return Err(CheckError::LastEntryOfAnotherDay {
-            index,
-            size: root.size,
-            found: entry.record.day,
-            promised: day,
-        });
-    }
-    Ok(())
+    Ok(entry.record.day)
 }
 
 /// Verifies the served consistency proof between two non-empty roots, in
