@@ -96,9 +96,14 @@ impl PublishedLog {
 
     pub async fn summary(&self) -> Result<LogSummary> {
         Ok(LogSummary {
-            info: self.read.log_info().await?,
+            info: self.info().await?,
             size: self.size().await?,
         })
+    }
+
+    /// The log's identity.
+    pub async fn info(&self) -> Result<LogInfo> {
+        Ok(self.read.log_info().await?)
     }
 
     pub async fn latest_root(&self) -> Result<Option<RootRow>> {
@@ -134,9 +139,9 @@ impl PublishedLog {
         })
     }
 
-    /// The last `count` published entries.
-    pub async fn latest_entries(&self, count: u64) -> Result<Vec<StoredEntry>> {
-        let size = self.size().await?;
+    /// The last `count` entries that `root`, a signed root, covers.
+    pub async fn last_entries(&self, root: &RootRow, count: u64) -> Result<Vec<StoredEntry>> {
+        let size = root.entries();
         Ok(self.read.entries(size.saturating_sub(count), size).await?)
     }
 

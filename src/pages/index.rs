@@ -81,15 +81,19 @@ pub async fn page(
     log: Data<&PublishedLog>,
     publish_period: Data<&Period>,
 ) -> poem::Result<IndexPage> {
-    let info = log.summary().await.map_err(ApiError::from)?.info;
+    let info = log.info().await.map_err(ApiError::from)?;
     let root = log.latest_root().await.map_err(ApiError::from)?;
     let mut schema = log.schema().await.map_err(ApiError::from)?;
     // The log's own tables first; the migration tool's bookkeeping last.
     schema.sort_by_key(|table| table.name.starts_with('_'));
-    let latest = log
-        .latest_entries(SAMPLE)
-        .await
-        .map_err(ApiError::from)?
+    let latest = match &root {
+        Some(root) => log
+            .last_entries(root, SAMPLE)
+            .await
+            .map_err(ApiError::from)?,
+        None => Vec::new(),
+    };
+    let latest = latest
         .into_iter()
         .map(entry_body)
         .collect::<Result<Vec<_>, _>>()?;

@@ -91,17 +91,19 @@ async fn log_request<E: Endpoint>(
 ) -> poem::Result<Response> {
     let started = Instant::now();
     let method = request.method().clone();
-    let is_report = method == poem::http::Method::POST && request.uri().path() == "/v1/reports";
-    let route = route_label(request.uri().path());
+    let path = request.uri().path();
+    let is_report = method == poem::http::Method::POST && path == "/v1/reports";
+    // Labelled only if logged: reports are the hot path.
+    let route = (!is_report).then(|| route_label(path));
     let response = next
         .call(request)
         .await
         .map(IntoResponse::into_response)
         .unwrap_or_else(|e| e.into_response());
-    if is_report {
+    let Some(route) = route else {
         report_counts.count(response.status().as_u16());
         return Ok(response);
-    }
+    };
     tracing::info!(
         %method,
         route,
