@@ -378,17 +378,19 @@ async fn a_receipt_whose_entry_is_not_the_promised_record_is_refused() {
     assert!(matches!(error, CheckError::EntryMismatch { .. }), "{error}");
 }
 
+/// A log that withholds receipts: 404, as for a record never received.
+fn withheld_receipt(path: &str) -> Option<(u16, Vec<u8>)> {
+    path.starts_with("/v1/receipts/")
+        .then(|| (404, br#"{"status":404}"#.to_vec()))
+}
+
 #[tokio::test]
 async fn a_receipt_still_missing_once_the_promised_root_is_signed_is_a_broken_promise() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path()).await;
     let mut promise = submitted_promise(&server).await;
-    // The log withholds the receipt: 404, as for a record never received.
     promise.url = rewriting_proxy(&server.base, |path, status, body| {
-        match path.starts_with("/v1/receipts/") {
-            true => (404, br#"{"status":404}"#.to_vec()),
-            false => (status, body),
-        }
+        withheld_receipt(path).unwrap_or((status, body))
     })
     .await;
     let file = dir.path().join("promise.json");
@@ -420,8 +422,8 @@ async fn a_receipt_withheld_behind_an_old_period_end_is_a_broken_promise() {
     assert_eq!(server.post(report(&nonce(), 7)).await.0, 202);
     server.set_time(at(3, 0)).await;
     promise.url = rewriting_proxy(&server.base, |path, status, body| {
-        if path.starts_with("/v1/receipts/") {
-            return (404, br#"{"status":404}"#.to_vec());
+        if let Some(withheld) = withheld_receipt(path) {
+            return withheld;
         }
         if path == "/v1/roots/latest" {
             let mut root: Value = serde_json::from_slice(&body).unwrap();
