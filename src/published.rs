@@ -14,7 +14,7 @@ use lucent_core::tiles::{TILE_WIDTH, TilePath, encode_entry_bundle, tile_width_a
 use crate::stats::{Stats, StatsCache};
 use crate::storage::tiles::{ComputeError, TileNodes};
 use crate::storage::{
-    LogInfo, ReadStore, RootRow, SchemaTable, StorageError, StoredEntry, record_key,
+    Entries, LogInfo, LogReader, RootRow, Roots, SchemaTable, StorageError, StoredEntry,
 };
 
 /// Most entries or roots one answer holds.
@@ -76,13 +76,13 @@ fn page_limit(asked: Option<u32>, default: u32) -> u32 {
 /// The published log, read through the read-only pool.
 #[derive(Clone)]
 pub struct PublishedLog {
-    read: ReadStore,
+    read: Arc<dyn LogReader>,
     /// Computed once per root (see `server::spawn_stats_refresh`).
     stats: Arc<StatsCache>,
 }
 
 impl PublishedLog {
-    pub fn new(read: ReadStore) -> PublishedLog {
+    pub fn new(read: Arc<dyn LogReader>) -> PublishedLog {
         PublishedLog {
             read,
             stats: Arc::default(),
@@ -107,19 +107,20 @@ impl PublishedLog {
     }
 
     pub async fn latest_root(&self) -> Result<Option<RootRow>> {
-        Ok(self.read.latest_root().await?)
+        Ok(self.read.root(Roots::Latest).await?)
     }
 
     /// At most `limit` (1 000 by default) roots from the `start`-th.
     pub async fn roots(&self, start: Option<u64>, limit: Option<u32>) -> Result<Vec<RootRow>> {
         let limit = page_limit(limit, MAX_PAGE);
-        Ok(self.read.roots(start.unwrap_or(0), limit).await?)
+        let start = start.unwrap_or(0);
+        Ok(self.read.roots(Roots::Page { start, limit }).await?)
     }
 
     /// The last root that closes within `day`.
     pub async fn root_of_day(&self, day: Day) -> Result<RootRow> {
         self.read
-            .root_of_day(&day.to_string())
+            .root(Roots::LastOfDay(day))
             .await?
             .ok_or_else(|| ReadError::NotPublished(format!("no root closes {day}")))
     }
@@ -131,7 +132,7 @@ impl PublishedLog {
         let end = start
             .saturating_add(u64::from(page_limit(limit, 100)))
             .min(size);
-        let entries = self.read.entries(start, end).await?;
+        let entries = self.read.entries(Entries::Range { start, end }).await?;
         let next_after = (end < size && !entries.is_empty()).then(|| end - 1);
         Ok(EntryPage {
             entries,
@@ -142,7 +143,11 @@ impl PublishedLog {
     /// The last `count` entries that `root`, a signed root, covers.
     pub async fn last_entries(&self, root: &RootRow, count: u64) -> Result<Vec<StoredEntry>> {
         let size = root.entries();
-        Ok(self.read.entries(size.saturating_sub(count), size).await?)
+        let start = size.saturating_sub(count);
+        Ok(self
+            .read
+            .entries(Entries::Range { start, end: size })
+            .await?)
     }
 
     pub async fn entry(&self, index: u64) -> Result<StoredEntry> {
@@ -152,7 +157,11 @@ impl PublishedLog {
         if index >= size {
             return Err(missing());
         }
-        let stored = self.read.entries(index, index + 1).await?;
+        let end = index + 1;
+        let stored = self
+            .read
+            .entries(Entries::Range { start: index, end })
+            .await?;
         stored.into_iter().next().ok_or_else(missing)
     }
 
@@ -175,7 +184,12 @@ impl PublishedLog {
         let after = after.map(|after| after.min(size));
         let entries = self
             .read
-            .entries_by_deployment(prefix, after, size, limit)
+            .entries(Entries::Deployment {
+                prefix: prefix.to_owned(),
+                after,
+                end: size,
+                limit,
+            })
             .await?;
         let next_after = (entries.len() == limit as usize)
             .then(|| entries.last().map(|e| e.index))
@@ -205,7 +219,7 @@ impl PublishedLog {
                 "index {index} is not below size {size}"
             )));
         }
-        Ok(TileNodes::compute(&self.read, |nodes| inclusion_proof(index, size, nodes)).await?)
+        Ok(TileNodes::compute(&*self.read, |nodes| inclusion_proof(index, size, nodes)).await?)
     }
 
     /// The consistency proof between the trees of `old` and `new` entries.
@@ -216,7 +230,7 @@ impl PublishedLog {
                 "old size {old} is larger than new size {new}"
             )));
         }
-        Ok(TileNodes::compute(&self.read, |nodes| consistency_proof(old, new, nodes)).await?)
+        Ok(TileNodes::compute(&*self.read, |nodes| consistency_proof(old, new, nodes)).await?)
     }
 
     /// The receipt of the published record with this hash. A pending record
@@ -226,7 +240,7 @@ impl PublishedLog {
     pub async fn receipt(&self, wanted: &Hash) -> Result<Receipt> {
         let found = self
             .read
-            .entries_by_record_key(record_key(wanted))
+            .entries(Entries::Record(*wanted))
             .await?
             .into_iter()
             .find(|stored| {
@@ -238,11 +252,11 @@ impl PublishedLog {
                 "no published record has this hash".into(),
             ));
         };
-        let root = self.read.first_root_covering(entry.index).await?;
+        let root = self.read.root(Roots::Covering(entry.index)).await?;
         let root = root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;
         let (index, size) = (entry.index, root.entries());
         let proof =
-            TileNodes::compute(&self.read, |nodes| inclusion_proof(index, size, nodes)).await?;
+            TileNodes::compute(&*self.read, |nodes| inclusion_proof(index, size, nodes)).await?;
         Ok(Receipt { entry, root, proof })
     }
 
@@ -280,7 +294,7 @@ impl PublishedLog {
                 }
                 let start = index * u64::from(TILE_WIDTH);
                 let end = start + u64::from(width);
-                let entries = self.read.entries(start, end).await?;
+                let entries = self.read.entries(Entries::Range { start, end }).await?;
                 if entries.len() as u64 != end - start {
                     return Err(StorageError::Corrupt(format!(
                         "entries {start}..{end} are not all stored"
@@ -299,7 +313,7 @@ impl PublishedLog {
         Ok(self.stats.get(&self.read).await?)
     }
 
-    /// Every table of the database, as SQLite describes it.
+    /// Every table of the database, as the engine describes it.
     pub async fn schema(&self) -> Result<Vec<SchemaTable>> {
         Ok(self.read.schema().await?)
     }

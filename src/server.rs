@@ -21,7 +21,7 @@ use crate::listener::{ConnectionLimits, HttpListener};
 use crate::published::{PublishedLog, ReadError};
 use crate::routes::{self, Parts, ReportCounts};
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
-use crate::storage::ReadStore;
+use crate::storage::LogReader;
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
@@ -131,11 +131,11 @@ fn check_timeouts(config: &ServeConfig) -> Result<(), ServeError> {
 }
 
 /// Opens (or creates) the log in the data directory and starts its writer;
-/// returns the read pool too.
+/// returns the read side too.
 async fn start_writer(
     config: &ServeConfig,
     clock: Arc<dyn Clock>,
-) -> Result<(Sequencer, JoinHandle<()>, ReadStore), ServeError> {
+) -> Result<(Sequencer, JoinHandle<()>, Arc<dyn LogReader>), ServeError> {
     let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
     if data_dir.key.name() != config.origin {
         return Err(ServeError::OriginMismatch {

@@ -58,7 +58,8 @@ impl Writer {
     /// after the migration that made the table, on a log published before.
     pub(super) async fn count_day_totals(&mut self) -> Result<(), StorageError> {
         let size = self.tree.size();
-        let mut counted = self.store.day_totals_count().await?;
+        let (_, day_totals) = self.read.day_totals().await?;
+        let mut counted: u64 = day_totals.values().map(|day| day.reports).sum();
         if counted == size {
             return Ok(());
         }
@@ -103,11 +104,10 @@ impl Writer {
     async fn publish(&mut self, period_end: i64) -> Result<(), PublishError> {
         let started = std::time::Instant::now();
         let mut tx = self.store.begin().await?;
-        let later_pending = tx.pending_after(period_end).await?;
         let first_index = self.tree.size();
         let appended = Appended::after(self.tree.clone(), self.last_leaf);
-        let appended = append_period(&mut tx, period_end, appended).await?;
-        let tiles = grown_tiles(&mut tx, &appended.grown).await?;
+        let appended = append_period(&mut *tx, period_end, appended).await?;
+        let tiles = grown_tiles(&mut *tx, &appended.grown).await?;
         let (size, root) = (appended.tree.size(), appended.tree.root());
         check_unfinished_root(self.unfinished_root.as_ref(), period_end, size, root)?;
         let root_row = sign_root(&self.config.key, period_end, size, root);
@@ -117,7 +117,6 @@ impl Writer {
             tiles: &tiles,
             day_totals: &appended.day_totals,
             root: &root_row,
-            later_pending,
         })
         .await?;
         // The state file is durable before the root is: a database can then
@@ -132,9 +131,10 @@ impl Writer {
             .await
             .expect("writing the state file does not panic")?;
         tx.commit().await?;
-        // Reports are taken again while the checkpoint connection empties
-        // the write-ahead log; a sync waits for it.
-        self.wal_emptied = Some(self.store.empty_wal());
+        // Reports are taken again while the database settles (on SQLite,
+        // the checkpoint connection empties the write-ahead log); a sync
+        // waits for it.
+        self.settled = Some(self.store.settle());
         self.unfinished_root = None;
         self.last_leaf = appended.last_leaf;
         self.tree = appended.tree;
@@ -158,7 +158,7 @@ impl Writer {
 /// memory. Each page is chained on another thread while SQLite's thread
 /// inserts the page before it.
 async fn append_period(
-    tx: &mut WriteTx<'_>,
+    tx: &mut dyn WriteTx,
     period_end: i64,
     mut appended: Appended,
 ) -> Result<Appended, StorageError> {
@@ -227,7 +227,7 @@ fn sign_root(key: &SigningKey, period_end: i64, size: u64, root: Hash) -> RootRo
 /// The hash tiles that the new leaves changed, each stored tile extended by
 /// the hashes the publication formed in it.
 async fn grown_tiles(
-    tx: &mut WriteTx<'_>,
+    tx: &mut dyn WriteTx,
     grown: &BTreeMap<(u8, u64), Vec<(u8, Hash)>>,
 ) -> Result<Vec<(u8, u64, Vec<u8>)>, StorageError> {
     let mut tiles = Vec::with_capacity(grown.len());

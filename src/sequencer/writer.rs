@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
 use crate::storage::tiles::TileNodes;
 use crate::storage::{
-    FirstReport, LogInfo, NewPending, ReadStore, RootRow, StorageError, WriteStore,
+    Entries, FirstReport, LogInfo, LogReader, LogWriter, NewPending, RootRow, Roots, StorageError,
 };
 
 /// Reports committed in one transaction, at most.
@@ -69,8 +69,8 @@ pub enum StartupError {
 
 /// The single writer.
 pub struct Writer {
-    pub(super) store: WriteStore,
-    pub(super) read: ReadStore,
+    pub(super) store: Box<dyn LogWriter>,
+    pub(super) read: Arc<dyn LogReader>,
     pub(super) config: WriterConfig,
     /// The published tree.
     pub(super) tree: CompactRange,
@@ -82,9 +82,9 @@ pub struct Writer {
     /// publication must reproduce it exactly (a crash between the state file
     /// and the commit), or the writer stops before signing anything.
     pub(super) unfinished_root: Option<SignedState>,
-    /// Answers when the write-ahead log is empty again after the last
-    /// publication.
-    pub(super) wal_emptied: Option<oneshot::Receiver<()>>,
+    /// Answers when the database has settled after the last publication
+    /// ([`LogWriter::settle`]).
+    pub(super) settled: Option<oneshot::Receiver<()>>,
     /// The end of the last period published, for whoever follows the roots.
     pub(super) last_published_end: watch::Sender<i64>,
 }
@@ -94,17 +94,17 @@ impl Writer {
     /// checks that the database, the tiles and the state file agree. Then
     /// closes every period that ended while the server was down.
     pub async fn start(
-        mut store: WriteStore,
-        read: ReadStore,
+        mut store: Box<dyn LogWriter>,
+        read: Arc<dyn LogReader>,
         config: WriterConfig,
     ) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StartupError> {
-        let info = open_log(&mut store, &config).await?;
-        let last_root = store.last_root().await?;
+        let info = open_log(&mut *store, &config).await?;
+        let last_root = read.root(Roots::Latest).await?;
         let (size, last_end) = match &last_root {
             Some(root) => (root.entries(), root.period_end),
             None => (0, info.inception),
         };
-        let (tree, last_leaf) = load_tree(&mut store, &read, size).await?;
+        let (tree, last_leaf) = load_tree(&*read, size).await?;
         if let Some(root) = &last_root {
             check_last_root(root, &config.key.verifier_key(), &tree)?;
         }
@@ -118,7 +118,7 @@ impl Writer {
             last_leaf,
             last_end,
             unfinished_root,
-            wal_emptied: None,
+            settled: None,
             last_published_end: watch::Sender::new(last_end),
         };
         writer.count_day_totals().await?;
@@ -160,7 +160,10 @@ impl Writer {
             }
             self.handle(batch).await;
         }
-        crate::storage::close(self.store, self.read).await;
+        // The write connection last: on SQLite, the last connection to
+        // close copies the write-ahead log into the database.
+        self.read.close().await;
+        self.store.close().await;
         tracing::info!("writer stopped; database closed");
     }
 
@@ -199,9 +202,9 @@ impl Writer {
             }
         }
         if !syncs.is_empty()
-            && let Some(emptied) = self.wal_emptied.take()
+            && let Some(settled) = self.settled.take()
         {
-            let _ = emptied.await;
+            let _ = settled.await;
         }
         for reply in syncs {
             let _ = reply.send(());
@@ -278,7 +281,7 @@ impl Writer {
         let size = self.tree.size();
         for p in records {
             if let Some((record, period_end)) =
-                published_record(&self.read, size, day, &p.deployment).await?
+                published_record(&*self.read, size, day, &p.deployment).await?
             {
                 published.insert(p.deployment.0.0, FirstReport { record, period_end });
             }
@@ -330,20 +333,23 @@ fn outcome(
 /// The record a deployment already has for `day` among the first `size`
 /// entries of the log.
 async fn published_record(
-    read: &ReadStore,
+    read: &dyn LogReader,
     size: u64,
     day: Day,
     deployment: &Deployment,
 ) -> Result<Option<(Vec<u8>, i64)>, StorageError> {
     let hex = deployment.to_string();
-    for stored in read
-        .entries_by_deployment(&hex[..8], None, size, u32::MAX)
-        .await?
-    {
+    let candidates = Entries::Deployment {
+        prefix: hex[..8].to_owned(),
+        after: None,
+        end: size,
+        limit: u32::MAX,
+    };
+    for stored in read.entries(candidates).await? {
         let entry = Entry::parse(&stored.entry)
             .map_err(|e| StorageError::Corrupt(format!("entry {}: {e}", stored.index)))?;
         if entry.record.deployment == *deployment && entry.record.day == day {
-            let root = read.first_root_covering(stored.index).await?;
+            let root = read.root(Roots::Covering(stored.index)).await?;
             let root =
                 root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;
             return Ok(Some((entry.record.to_bytes(), root.period_end)));
@@ -354,23 +360,19 @@ async fn published_record(
 
 /// The log the database holds, made now in a new database; refused if it
 /// is another log than the signing key's.
-async fn open_log(store: &mut WriteStore, config: &WriterConfig) -> Result<LogInfo, StartupError> {
+async fn open_log(
+    store: &mut dyn LogWriter,
+    config: &WriterConfig,
+) -> Result<LogInfo, StartupError> {
     let verifier_key = config.key.verifier_key().to_string();
     let origin = config.key.name();
-    let info = match store.log_info().await? {
-        Some(info) => info,
-        None => {
-            let now = config.clock.now();
-            let inception = config.period.end_of_period_containing(now) - config.period.seconds();
-            let info = LogInfo {
-                origin: origin.to_owned(),
-                verifier_key: verifier_key.clone(),
-                inception,
-            };
-            store.create_log(&info).await?;
-            info
-        }
+    let now = config.clock.now();
+    let new = LogInfo {
+        origin: origin.to_owned(),
+        verifier_key: verifier_key.clone(),
+        inception: config.period.end_of_period_containing(now) - config.period.seconds(),
     };
+    let info = store.open_log(&new).await?;
     if info.origin != origin || info.verifier_key != verifier_key {
         return Err(StartupError::WrongLog {
             expected: verifier_key,
@@ -382,21 +384,23 @@ async fn open_log(store: &mut WriteStore, config: &WriterConfig) -> Result<LogIn
 
 /// The published tree of `size` entries from its tiles, and the leaf hash
 /// of its last entry, which must be entry `size − 1`.
-async fn load_tree(
-    store: &mut WriteStore,
-    read: &ReadStore,
-    size: u64,
-) -> Result<(CompactRange, Hash), StartupError> {
+async fn load_tree(read: &dyn LogReader, size: u64) -> Result<(CompactRange, Hash), StartupError> {
     let tree = TileNodes::compute(read, |nodes| CompactRange::load(size, nodes))
         .await
         .map_err(|e| StartupError::TreeMismatch(e.to_string()))?;
-    let last_leaf = match store.last_entry().await? {
-        Some((index, entry)) if index + 1 == size => leaf_hash(&entry),
-        None if size == 0 => Hash::ZERO,
-        other => {
-            let count = other.map_or(0, |(index, _)| index + 1);
+    // The last entry, and the one after it if the database holds more
+    // entries than the root covers.
+    let last = Entries::Range {
+        start: size.saturating_sub(1),
+        end: size + 1,
+    };
+    let stored = read.entries(last).await?;
+    let last_leaf = match stored.as_slice() {
+        [last] if last.index + 1 == size => leaf_hash(&last.entry),
+        [] if size == 0 => Hash::ZERO,
+        _ => {
             return Err(StartupError::TreeMismatch(format!(
-                "{count} entries are stored, the root has {size}"
+                "the entries stored around index {size} do not end where the root of size {size} does"
             )));
         }
     };
@@ -427,7 +431,7 @@ fn check_last_root(
 /// Compares the state file with the database (see [`StartupError`]).
 fn check_state(
     config: &WriterConfig,
-    last_root: &Option<crate::storage::RootRow>,
+    last_root: &Option<RootRow>,
     size: u64,
     last_end: i64,
     tree: &CompactRange,

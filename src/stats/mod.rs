@@ -16,7 +16,7 @@ use lucent_core::record::{Day, ProductVersion};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::storage::{DayTotals, ReadStore, Result, StorageError, Totals};
+use crate::storage::{DayTotals, LogReader, Result, RootRow, Roots, StorageError, Totals};
 use windows::WindowCounts;
 
 mod windows;
@@ -64,8 +64,8 @@ pub struct Stats {
 }
 
 /// Computes the stats of the latest signed root.
-async fn compute(read: ReadStore) -> Result<Stats> {
-    let (root, day_totals) = read.latest_root_with_day_totals().await?;
+async fn compute(read: Arc<dyn LogReader>) -> Result<Stats> {
+    let (root, day_totals) = read.day_totals().await?;
     let mut totals = DayTotals::default();
     for day in day_totals.values() {
         totals.add(day);
@@ -91,10 +91,8 @@ async fn compute(read: ReadStore) -> Result<Stats> {
     let day =
         Day::parse(&root.day).map_err(|e| StorageError::Corrupt(format!("a root's day: {e}")))?;
     let mut windows = WindowCounts::new(day);
-    let bounds = read
-        .sizes_since_day(&windows.starts[2].to_string(), root.period_end)
-        .await?;
-    windows.count(&read, &bounds, RUN_CHUNK).await?;
+    let bounds = run_bounds(&*read, windows.starts[2], root.period_end).await?;
+    windows.count(&*read, &bounds, RUN_CHUNK).await?;
     let inception = day_of(instant(read.log_info().await?.inception));
     let active = windows.active();
     let (versions, unlisted_versions) = windows.versions();
@@ -107,6 +105,17 @@ async fn compute(read: ReadStore) -> Result<Stats> {
         unlisted_versions,
         totals: totals.totals,
     })
+}
+
+/// Where the runs of entries published for days from `first` on begin and
+/// end: the size before them, then the size of each root up to the one
+/// ending `period_end`.
+async fn run_bounds(read: &dyn LogReader, first: Day, period_end: i64) -> Result<Vec<u64>> {
+    let before = read.root(Roots::LastBefore(first)).await?;
+    let since = read.roots(Roots::Since { first, period_end }).await?;
+    Ok(std::iter::once(before.map_or(0, |root| root.entries()))
+        .chain(since.iter().map(RootRow::entries))
+        .collect())
 }
 
 /// The reports of every day from `first` to `last`, zeros included.
@@ -143,11 +152,11 @@ impl Stats {
 
 impl StatsCache {
     /// The stats over every entry the latest signed root covers.
-    pub async fn get(&self, read: &ReadStore) -> Result<Arc<Stats>> {
+    pub async fn get(&self, read: &Arc<dyn LogReader>) -> Result<Arc<Stats>> {
         // One caller at a time waits for the computation; the others wait
         // for the lock, then find its result.
         let mut state = self.state.lock().await;
-        let root = read.latest_root().await?;
+        let root = read.root(Roots::Latest).await?;
         let key: RootKey = root.map_or((0, None), |r| (r.entries(), Some(r.day)));
         if let Some(stats) = state.latest.as_ref().filter(|s| s.root_key() == key) {
             return Ok(stats.clone());

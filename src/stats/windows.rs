@@ -12,7 +12,7 @@ use lucent_core::record::{
 use time::Duration;
 
 use super::{ActiveDeployments, MAX_LISTED_VERSIONS, WINDOWS};
-use crate::storage::{ReadStore, Result, StorageError, split_entries};
+use crate::storage::{LogReader, Result, StorageError, split_entries};
 
 /// The first day of the `days`-day window that ends on `last`.
 fn window_start(last: Day, days: u16) -> Day {
@@ -52,7 +52,7 @@ pub(super) trait EntrySource {
     ) -> impl Future<Output = Result<Vec<WindowEntry>>> + Send;
 }
 
-impl EntrySource for ReadStore {
+impl EntrySource for dyn LogReader + '_ {
     async fn sorted_chunk(&self, start: u64, end: u64) -> Result<Vec<WindowEntry>> {
         let joined = self.entries_joined(start, end).await?;
         let mut chunk = split_entries(&joined)
@@ -76,7 +76,7 @@ struct RunCursor {
 
 impl RunCursor {
     /// The run's next entry, reading a chunk if none is buffered.
-    async fn head(&mut self, source: &impl EntrySource) -> Result<Option<&WindowEntry>> {
+    async fn head(&mut self, source: &(impl EntrySource + ?Sized)) -> Result<Option<&WindowEntry>> {
         if self.buffered.is_empty() && self.next < self.end {
             let until = self.end.min(self.next + self.chunk);
             let entries = source.sorted_chunk(self.next, until).await?;
@@ -125,7 +125,7 @@ impl WindowCounts {
     /// deployment once.
     pub(super) async fn count(
         &mut self,
-        source: &impl EntrySource,
+        source: &(impl EntrySource + ?Sized),
         bounds: &[u64],
         chunk: u64,
     ) -> Result<()> {

@@ -1,54 +1,25 @@
-//! SQLite storage: the one write connection the sequencer owns, a
-//! read-only pool for everything else, and the queries each side needs.
-//! Nothing here decides what is valid or when to publish.
+//! Storage behind two narrow interfaces, shaped by their one user each:
+//! [`LogReader`] for the read side (the published log, the stats) and
+//! [`LogWriter`] with its [`WriteTx`] for the sequencer, the single writer.
+//! An engine is one module that implements them (`sqlite`, the file in the
+//! data directory); [`open`] is the only place that picks one. Nothing here
+//! decides what is valid or when to publish.
 
-/// Entries of one epoch (2^20 entries) are indexed together: the indexes
-/// of migrations/0003_epoch_indexes.sql begin with `idx >> 20`, and a query
-/// uses them only if it spells that expression alike, so every query takes
-/// the shift from here, as text to `concat!` into its SQL.
-macro_rules! epoch_shift {
-    () => {
-        "20"
-    };
-}
-
-/// The columns of a [`RootRow`], in its order.
-macro_rules! root_columns {
-    () => {
-        "period_end, day, size, root_hash, checkpoint"
-    };
-}
-
-/// The latest signed root.
-const LATEST_ROOT: &str = concat!(
-    "SELECT ",
-    root_columns!(),
-    " FROM roots ORDER BY period_end DESC LIMIT 1"
-);
-
-/// The log's identity.
-const LOG_INFO: &str = "SELECT origin, verifier_key, inception FROM log WHERE id = 1";
-
-mod checkpointer;
 mod day_totals;
-mod read;
+mod sqlite;
 pub mod tiles;
-mod write;
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
-use sqlx::ConnectOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use async_trait::async_trait;
+use lucent_core::Hash;
+use lucent_core::record::Day;
+use tokio::sync::oneshot;
 
 pub use day_totals::{DayTotals, Totals};
-pub use read::{
-    LogInfo, ReadStore, RootRow, SchemaColumn, SchemaTable, StoredEntry, split_entries,
-};
-pub use write::{FirstReport, NewPending, Publication, WriteStore, WriteTx};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+pub use sqlite::DATABASE_FILE;
 
 /// What can go wrong in storage. Details are logged, never sent.
 #[derive(Debug, thiserror::Error)]
@@ -63,22 +34,10 @@ pub enum StorageError {
     Corrupt(String),
     #[error("the write-ahead log could not be emptied: a checkpoint stayed busy")]
     WalBusy,
-    #[error("{0} is beyond any index or size SQLite can hold")]
+    #[error("{0} is beyond any index or size the database can hold")]
     OutOfRange(u64),
     #[error("the database file: {0}")]
     File(#[from] std::io::Error),
-}
-
-/// The first 8 bytes of a record hash, as the `receipt_keys.record_key`
-/// column stores them.
-pub fn record_key(record_hash: &lucent_core::Hash) -> i64 {
-    i64::from_be_bytes(record_hash.0[..8].try_into().expect("8 bytes"))
-}
-
-/// An index or size as SQLite's signed 64-bit integer, refusing what would
-/// wrap to a negative number rather than reading from the wrong place.
-fn sql_int(n: u64) -> Result<i64> {
-    i64::try_from(n).map_err(|_| StorageError::OutOfRange(n))
 }
 
 impl From<sqlx::Error> for StorageError {
@@ -98,222 +57,245 @@ impl From<sqlx::Error> for StorageError {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
-/// The database file inside a data directory.
-pub const DATABASE_FILE: &str = "lucent.db";
-
-fn options(path: &Path) -> SqliteConnectOptions {
-    SqliteConnectOptions::from_str("sqlite://")
-        .expect("static options")
-        .filename(path)
-        .busy_timeout(Duration::from_secs(5))
-        // Not a secret: but keep statements out of the logs.
-        .log_statements(tracing::log::LevelFilter::Trace)
+/// The log's identity, written once at creation.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LogInfo {
+    pub origin: String,
+    pub verifier_key: String,
+    /// Unix seconds at which the first period began.
+    pub inception: i64,
 }
 
-/// Opens (and with `create`, creates and migrates) the database: the write
-/// connection, in WAL mode with synchronous=FULL so that a commit is on
-/// disk before any answer, its checkpoints on another connection, and a
-/// read-only pool.
-pub async fn open(path: &Path, create: bool) -> Result<(WriteStore, ReadStore)> {
-    owner_only(path, create)?;
-    let write_options = options(path)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        // Deleted pending records are overwritten, not left in free pages
-        // in the order they arrived (SPEC section 2).
-        .pragma("secure_delete", "on")
-        .pragma("cache_size", "-16384")
-        // Statement journals of publication's multi-row inserts.
-        .pragma("temp_store", "memory")
-        // See [`checkpointer`].
-        .pragma("wal_autocheckpoint", "0");
-    let mut write = write_options
-        .clone()
-        .create_if_missing(create)
-        .connect()
-        .await?;
-    MIGRATOR.run(&mut write).await?;
-    let read = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options(path).read_only(true))
-        .await?;
-    let checkpointer = checkpointer::Checkpointer::start(&options(path)).await?;
-    Ok((
-        WriteStore::new(write, write_options, checkpointer),
-        ReadStore::new(read),
-    ))
+/// A signed root.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RootRow {
+    pub period_end: i64,
+    pub day: String,
+    pub size: i64,
+    pub root_hash: Vec<u8>,
+    pub checkpoint: String,
 }
 
-/// Makes the database file, and its write-ahead log and shared-memory file
-/// if they exist, readable by their owner only; with `create`, makes an
-/// empty database file so. SQLite gives the files it creates next to a
-/// database the database file's mode.
-fn owner_only(path: &Path, create: bool) -> Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if create && !path.exists() {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
+impl RootRow {
+    /// The number of entries the root covers (stored signed).
+    pub fn entries(&self) -> u64 {
+        self.size as u64
     }
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.as_os_str().to_owned();
-        file.push(suffix);
-        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !suffix.is_empty() => {}
-            result => result?,
-        }
-    }
-    Ok(())
 }
 
-/// Closes the database, the write connection last, so that it copies the
-/// write-ahead log into the database.
-pub async fn close(write: WriteStore, read: ReadStore) {
-    read.close().await;
-    write.close().await;
+/// A published entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub index: u64,
+    pub entry: Vec<u8>,
+}
+
+/// A table of the database as the engine itself describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaTable {
+    pub name: String,
+    /// The statement that created it, with its comments.
+    pub sql: String,
+    pub columns: Vec<SchemaColumn>,
+    /// The statements that created its indexes.
+    pub indexes: Vec<String>,
+}
+
+/// A column of a [`SchemaTable`].
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SchemaColumn {
+    pub name: String,
+    /// The declared type (`INTEGER`, `TEXT`, `BLOB`).
+    #[sqlx(rename = "type")]
+    pub declared_type: String,
+    pub not_null: bool,
+    pub primary_key: bool,
+}
+
+/// Which signed roots to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roots {
+    /// The latest root.
+    Latest,
+    /// At most `limit` roots from the `start`-th, oldest first.
+    Page { start: u64, limit: u32 },
+    /// The last root that closes within the day.
+    LastOfDay(Day),
+    /// The last root that closes on a day before this one.
+    LastBefore(Day),
+    /// The roots that close from day `first` on, up to the one ending at
+    /// `period_end`, oldest first.
+    Since { first: Day, period_end: i64 },
+    /// The first root that covers entry `index`: the root of its period.
+    Covering(u64),
+}
+
+/// Which published entries to read, always in index order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entries {
+    /// Entries `start..end`.
+    Range { start: u64, end: u64 },
+    /// Entries below `end` whose deployment starts with `prefix` (2 to 8
+    /// lowercase hex digits), after index `after`, at most `limit`.
+    Deployment {
+        prefix: String,
+        after: Option<u64>,
+        end: u64,
+        limit: u32,
+    },
+    /// Entries whose record hash begins as this one does (the first 8
+    /// bytes, [`record_key`]); the caller compares the whole hash.
+    Record(Hash),
+}
+
+/// The read side: committed data only. Whoever holds it serves only what a
+/// signed root covers.
+#[async_trait]
+pub trait LogReader: Send + Sync {
+    async fn log_info(&self) -> Result<LogInfo>;
+    async fn roots(&self, which: Roots) -> Result<Vec<RootRow>>;
+    async fn entries(&self, which: Entries) -> Result<Vec<StoredEntry>>;
+    /// Entries `start..end` in no particular order, joined by newlines
+    /// (canonical entries hold none): bulk reads, without a row each.
+    /// [`split_entries`] takes them apart.
+    async fn entries_joined(&self, start: u64, end: u64) -> Result<Vec<u8>>;
+    /// The stored hash tile (level, index), full or the widest partial.
+    async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>>;
+    /// The latest root and the totals of every day, as of one snapshot.
+    async fn day_totals(&self) -> Result<(Option<RootRow>, BTreeMap<Day, DayTotals>)>;
+    /// Every table of the log with its columns and indexes, in the order
+    /// they were created, from the engine's own catalogue.
+    async fn schema(&self) -> Result<Vec<SchemaTable>>;
+    async fn close(&self);
+
+    /// The one root `which` names, if any.
+    async fn root(&self, which: Roots) -> Result<Option<RootRow>> {
+        Ok(self.roots(which).await?.into_iter().next())
+    }
+}
+
+/// The report a deployment already has stored for a day: the first one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstReport {
+    pub record: Vec<u8>,
+    pub period_end: i64,
+}
+
+/// A record to store as pending.
+pub struct NewPending<'a> {
+    pub deployment: [u8; 32],
+    pub record: &'a [u8],
+}
+
+/// Where a page of pending records ends: its largest (day, deployment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingKey {
+    pub day: String,
+    pub deployment: [u8; 32],
+}
+
+/// A page of pending records (in no particular order) and the largest key
+/// among them.
+pub struct PendingPage {
+    pub records: Vec<Vec<u8>>,
+    pub last_key: PendingKey,
+}
+
+/// Everything one publication writes besides its entries.
+pub struct Publication<'a> {
+    /// The index of the first entry of the publication.
+    pub first_index: u64,
+    /// The [`record_key`] of each entry, in entry order.
+    pub record_keys: &'a [i64],
+    /// Each grown hash tile: level, index, hashes.
+    pub tiles: &'a [(u8, u64, Vec<u8>)],
+    /// The published entries' totals, by their day.
+    pub day_totals: &'a BTreeMap<Day, DayTotals>,
+    pub root: &'a RootRow,
+}
+
+/// The write side, held by the sequencer alone.
+#[async_trait]
+pub trait LogWriter: Send + Sync {
+    /// The log's identity, made from `new` if the database holds none yet.
+    async fn open_log(&mut self, new: &LogInfo) -> Result<LogInfo>;
+    /// Stores pending records of one day and period, skipping deployments
+    /// that already have one that day; returns the deployments stored.
+    /// Committed (durable) when it returns.
+    async fn insert_pending(
+        &mut self,
+        day: &str,
+        period_end: i64,
+        rows: &[NewPending<'_>],
+    ) -> Result<HashSet<[u8; 32]>>;
+    /// The pending records of these deployments on `day`.
+    async fn stored_pending(
+        &mut self,
+        day: &str,
+        deployments: &[[u8; 32]],
+    ) -> Result<HashMap<[u8; 32], FirstReport>>;
+    /// A transaction that holds the write lock from its start. Dropped
+    /// without [`WriteTx::commit`], it rolls back.
+    async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>>;
+    /// Answers once the database's own files hold the last publication
+    /// and no longer the records it removed from pending; the writer goes
+    /// on meanwhile.
+    fn settle(&self) -> oneshot::Receiver<()>;
+    /// Starts over with a new connection after a failed write; the old one
+    /// rolls back whatever it held.
+    async fn reopen(&mut self) -> Result<()>;
+    async fn close(self: Box<Self>);
+}
+
+/// A publication's transaction.
+#[async_trait]
+pub trait WriteTx: Send {
+    async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>>;
+    /// The next page of records whose periods end at or before
+    /// `period_end`: the first in (day, deployment) order after `after`,
+    /// themselves in no particular order; `None` when there are no more.
+    async fn pending_page(
+        &mut self,
+        period_end: i64,
+        after: Option<&PendingKey>,
+    ) -> Result<Option<PendingPage>>;
+    /// Appends published entries from leaf index `first`.
+    async fn insert_entries(&mut self, first: u64, entries: Vec<Vec<u8>>) -> Result<()>;
+    /// Adds to each day's totals: a day can take several publications when
+    /// the period is shorter than a day.
+    async fn add_day_totals(&mut self, days: &BTreeMap<Day, DayTotals>) -> Result<()>;
+    /// Completes a publication whose entries are inserted: their receipt
+    /// keys, the grown tiles, the totals, the root; and removes the records
+    /// it published from pending, leaving no trace of their arrival order.
+    async fn publish(&mut self, publication: &Publication<'_>) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Opens the log's database (and with `create`, makes it): the writer's
+/// side and the shared read side.
+pub async fn open(path: &Path, create: bool) -> Result<(Box<dyn LogWriter>, Arc<dyn LogReader>)> {
+    sqlite::open(path, create).await
+}
+
+/// The first 8 bytes of a record hash: the key receipts are looked up by.
+pub fn record_key(record_hash: &Hash) -> i64 {
+    i64::from_be_bytes(record_hash.0[..8].try_into().expect("8 bytes"))
+}
+
+/// The entries of [`LogReader::entries_joined`].
+pub fn split_entries(joined: &[u8]) -> impl Iterator<Item = &[u8]> {
+    joined
+        .split(|b| *b == b'\n')
+        .filter(|entry| !entry.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
-    use sqlx::{Connection, SqliteConnection};
-
     #[test]
     fn record_key_is_the_first_eight_bytes() {
         let mut hash = lucent_core::Hash::ZERO;
         hash.0[0] = 0x80;
         hash.0[7] = 1;
         assert_eq!(super::record_key(&hash), i64::MIN + 1);
-    }
-
-    /// An entry's bytes as far as the indexes read them: the day, then the
-    /// deployment from byte 35 on.
-    fn entry(deployment_hex: &str) -> Vec<u8> {
-        format!(r#"{{"day":"2026-11-27","deployment":"{deployment_hex:0<64}"}}"#).into_bytes()
-    }
-
-    /// Receipt keys and deployment prefixes are indexed by epoch (1 048 576
-    /// entries); lookups find entries in every epoch, in index order.
-    #[tokio::test]
-    async fn lookups_find_entries_in_every_epoch() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("lucent.db");
-        let (write, read) = super::open(&path, true).await.unwrap();
-        let mut conn = SqliteConnection::connect_with(&super::options(&path))
-            .await
-            .unwrap();
-        let epoch = 1 << 20;
-        for (idx, deployment, key) in [
-            (3, "abcdef01", 7),
-            (epoch - 1, "abcdef01", 8),
-            (epoch, "abcdef02", 7),
-            (3 * epoch + 5, "abcdef01", 7),
-            (3 * epoch + 6, "00000000", 9),
-        ] {
-            sqlx::query("INSERT INTO entries (idx, entry) VALUES (?, ?)")
-                .bind(idx)
-                .bind(entry(deployment))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO receipt_keys (epoch, record_key, idx) VALUES (?, ?, ?)")
-                .bind(idx >> 20)
-                .bind(key)
-                .bind(idx)
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-        let indexes = |entries: Vec<super::StoredEntry>| -> Vec<u64> {
-            entries.into_iter().map(|e| e.index).collect()
-        };
-        let (epoch, end) = (epoch as u64, 3 * epoch as u64 + 7);
-        assert_eq!(
-            indexes(read.entries_by_record_key(7).await.unwrap()),
-            [3, epoch, 3 * epoch + 5]
-        );
-        assert_eq!(
-            indexes(
-                read.entries_by_deployment("abcdef01", None, end, 10)
-                    .await
-                    .unwrap()
-            ),
-            [3, epoch - 1, 3 * epoch + 5]
-        );
-        assert_eq!(
-            indexes(
-                read.entries_by_deployment("abcdef", Some(3), end, 2)
-                    .await
-                    .unwrap()
-            ),
-            [epoch - 1, epoch]
-        );
-        assert_eq!(
-            indexes(
-                read.entries_by_deployment("abcdef", Some(epoch), end, 10)
-                    .await
-                    .unwrap()
-            ),
-            [3 * epoch + 5]
-        );
-        assert_eq!(
-            indexes(
-                read.entries_by_deployment("abcdef01", None, 3 * epoch + 5, 10)
-                    .await
-                    .unwrap()
-            ),
-            [3, epoch - 1]
-        );
-        conn.close().await.unwrap();
-        super::close(write, read).await;
-    }
-
-    /// A database made by the first migration keeps its pending report
-    /// through the second, which drops the record-hash column, and its
-    /// receipt keys through the third, which adds their epoch.
-    #[tokio::test]
-    async fn rows_survive_the_later_migrations() {
-        let dir = tempfile::tempdir().unwrap();
-        let options = super::options(&dir.path().join("old.db")).create_if_missing(true);
-        let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
-        sqlx::raw_sql(include_str!("../../migrations/0001_log.sql"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO pending VALUES ('2026-11-28', x'01', 86400, x'7b7d', x'02')")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO receipt_keys VALUES (5, 1048577)")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        for migration in [
-            include_str!("../../migrations/0002_pending_without_hash_index.sql"),
-            include_str!("../../migrations/0003_epoch_indexes.sql"),
-        ] {
-            sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
-        }
-        let keys: Vec<(i64, i64, i64)> = sqlx::query_as("SELECT * FROM receipt_keys")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-        assert_eq!(keys, vec![(1, 5, 1048577)]);
-        let rows: Vec<(String, Vec<u8>, i64, Vec<u8>)> = sqlx::query_as("SELECT * FROM pending")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-        assert_eq!(
-            rows,
-            vec![("2026-11-28".into(), vec![1], 86400, b"{}".to_vec())]
-        );
-        let indexes: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'pending' AND sql IS NOT NULL",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-        assert_eq!(indexes, 0);
     }
 }

@@ -10,7 +10,7 @@ use lucent_core::Hash;
 use lucent_core::merkle::{NodeId, NodeReader, ProofError};
 use lucent_core::tiles::{node_from_tile, parse_hash_tile, tile_for_node};
 
-use super::{ReadStore, Result, StorageError};
+use super::{LogReader, Result, StorageError};
 
 /// Tiles held in memory, by (tile level, tile index).
 #[derive(Default)]
@@ -53,7 +53,7 @@ impl NodeReader for TileNodes {
 impl TileNodes {
     /// Runs `compute` over the stored tiles, fetching the tiles it needs.
     pub async fn compute<T>(
-        store: &ReadStore,
+        store: &dyn LogReader,
         compute: impl Fn(&TileNodes) -> Result<T, ProofError<TileMiss>>,
     ) -> Result<T, ComputeError> {
         let mut nodes = TileNodes::default();

@@ -1,36 +1,34 @@
-//! The write side: only the sequencer holds a [`WriteStore`], so SQLite sees
+//! The write side: only the sequencer holds a [`SqliteWriter`], so SQLite sees
 //! one writer and never answers "database is locked".
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use async_trait::async_trait;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use tokio::sync::oneshot;
 
 use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, Day, day_and_deployment};
 
 use super::checkpointer::Checkpointer;
-use super::day_totals::{DayTotals, DayTotalsRow};
-use super::read::{LogInfo, RootRow};
-use super::{Result, StorageError};
+use super::sql_int;
+use crate::storage::day_totals::{DayTotals, DayTotalsRow};
+use crate::storage::{
+    FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication, Result,
+    StorageError, WriteTx,
+};
 
 /// The one write connection.
-pub struct WriteStore {
+pub struct SqliteWriter {
     conn: SqliteConnection,
     options: SqliteConnectOptions,
     checkpointer: Checkpointer,
 }
 
 /// A write transaction, begun IMMEDIATE so it holds the write lock from the
-/// start. Dropped without [`WriteTx::commit`], it rolls back.
-pub struct WriteTx<'c> {
+/// start.
+struct SqliteTx<'c> {
     tx: Transaction<'c, Sqlite>,
-}
-
-/// The report a deployment already has stored for a day: the first one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirstReport {
-    pub record: Vec<u8>,
-    pub period_end: i64,
 }
 
 /// See `epoch_shift!`.
@@ -42,130 +40,42 @@ const EPOCH_SHIFT: u32 = {
 /// Records read from `pending` at once while publishing.
 const PAGE_RECORDS: i64 = 8192;
 
-/// Where a page of pending records ends: its last primary key.
-pub struct PendingKey {
-    day: String,
-    deployment: [u8; 32],
-}
-
-/// A page of pending records (in no particular order) and the largest key among them.
-pub struct PendingPage {
-    pub records: Vec<Vec<u8>>,
-    pub last_key: PendingKey,
-}
-
-/// A record to store as pending.
-pub struct NewPending<'a> {
-    pub deployment: [u8; 32],
-    pub record: &'a [u8],
-}
-
-/// Everything one publication writes.
-pub struct Publication<'a> {
-    /// The index of the first entry of the publication.
-    pub first_index: u64,
-    /// The record key of each entry, in entry order.
-    pub record_keys: &'a [i64],
-    pub tiles: &'a [(u8, u64, Vec<u8>)],
-    /// The published entries' totals, by their day.
-    pub day_totals: &'a BTreeMap<Day, DayTotals>,
-    pub root: &'a RootRow,
-    /// Whether records of later periods are pending (and must stay).
-    pub later_pending: bool,
-}
-
-impl WriteStore {
+impl SqliteWriter {
     pub(super) fn new(
         conn: SqliteConnection,
         options: SqliteConnectOptions,
         checkpointer: Checkpointer,
-    ) -> WriteStore {
-        WriteStore {
+    ) -> SqliteWriter {
+        SqliteWriter {
             conn,
             options,
             checkpointer,
         }
     }
+}
 
-    /// Has the write-ahead log copied into the database and emptied, on the
-    /// checkpoint connection while the writer goes on; the answer comes
-    /// when it is done. Run after each publication.
-    pub fn empty_wal(&self) -> tokio::sync::oneshot::Receiver<()> {
-        self.checkpointer.empty()
-    }
-
-    /// Replaces the connection with a new one. After a failed write (a full
-    /// disk, say) the old connection may still hold a transaction; closing
-    /// it rolls that back, since SQLite commits all or nothing.
-    pub async fn reopen(&mut self) -> Result<()> {
-        let fresh = self.options.connect().await?;
-        let old = std::mem::replace(&mut self.conn, fresh);
-        if let Err(e) = old.close().await {
-            tracing::warn!(error = %e, "closing the failed write connection");
-        }
-        Ok(())
-    }
-
-    /// Stops the checkpoints, then closes the connection; being the last
-    /// one, it copies the write-ahead log into the database.
-    pub(super) async fn close(self) {
-        self.checkpointer.stop().await;
-        if let Err(e) = self.conn.close().await {
-            tracing::warn!(error = %e, "closing the database");
-        }
-    }
-
-    pub async fn begin(&mut self) -> Result<WriteTx<'_>> {
-        let tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx })
-    }
-
-    pub async fn log_info(&mut self) -> Result<Option<LogInfo>> {
-        Ok(sqlx::query_as(super::LOG_INFO)
+#[async_trait]
+impl LogWriter for SqliteWriter {
+    async fn open_log(&mut self, new: &LogInfo) -> Result<LogInfo> {
+        let stored: Option<LogInfo> = sqlx::query_as(super::LOG_INFO)
             .fetch_optional(&mut self.conn)
-            .await?)
-    }
-
-    pub async fn create_log(&mut self, info: &LogInfo) -> Result<()> {
+            .await?;
+        if let Some(stored) = stored {
+            return Ok(stored);
+        }
         sqlx::query("INSERT INTO log (id, origin, verifier_key, inception) VALUES (1, ?, ?, ?)")
-            .bind(&info.origin)
-            .bind(&info.verifier_key)
-            .bind(info.inception)
+            .bind(&new.origin)
+            .bind(&new.verifier_key)
+            .bind(new.inception)
             .execute(&mut self.conn)
             .await?;
-        Ok(())
+        Ok(new.clone())
     }
 
-    pub async fn last_root(&mut self) -> Result<Option<RootRow>> {
-        Ok(sqlx::query_as(super::LATEST_ROOT)
-            .fetch_optional(&mut self.conn)
-            .await?)
-    }
-
-    /// The entries `day_totals` counts: the published size, unless the
-    /// table is new and still to be filled.
-    pub async fn day_totals_count(&mut self) -> Result<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(reports), 0) FROM day_totals")
-            .fetch_one(&mut self.conn)
-            .await?;
-        Ok(count as u64)
-    }
-
-    /// The entry with the highest index, and the number of entries.
-    pub async fn last_entry(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
-        let row: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, entry FROM entries ORDER BY idx DESC LIMIT 1")
-                .fetch_optional(&mut self.conn)
-                .await?;
-        Ok(row.map(|(idx, entry)| (idx as u64, entry)))
-    }
-
-    /// Stores pending records of one day and period, skipping deployments
-    /// that already reported that day; returns the deployments inserted.
     /// One statement outside any transaction is its own transaction: when
     /// this returns, the rows are committed (synchronous=FULL). No BEGIN
     /// and COMMIT round trips to SQLite's thread, and no statement journal.
-    pub async fn insert_pending(
+    async fn insert_pending(
         &mut self,
         day: &str,
         period_end: i64,
@@ -195,8 +105,7 @@ impl WriteStore {
             .collect())
     }
 
-    /// The pending records of these deployments on `day`.
-    pub async fn stored_pending(
+    async fn stored_pending(
         &mut self,
         day: &str,
         deployments: &[[u8; 32]],
@@ -225,16 +134,90 @@ impl WriteStore {
             })
             .collect())
     }
+
+    async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>> {
+        let tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+
+    /// Has the write-ahead log copied into the database and emptied, on the
+    /// checkpoint connection while the writer goes on.
+    fn settle(&self) -> oneshot::Receiver<()> {
+        self.checkpointer.empty()
+    }
+
+    /// After a failed write (a full disk, say) the old connection may still
+    /// hold a transaction; closing it rolls that back, since SQLite commits
+    /// all or nothing.
+    async fn reopen(&mut self) -> Result<()> {
+        let fresh = self.options.connect().await?;
+        let old = std::mem::replace(&mut self.conn, fresh);
+        if let Err(e) = old.close().await {
+            tracing::warn!(error = %e, "closing the failed write connection");
+        }
+        Ok(())
+    }
+
+    /// Stops the checkpoints, then closes the connection; being the last
+    /// one (the read side closes first), it copies the write-ahead log into
+    /// the database.
+    async fn close(self: Box<Self>) {
+        self.checkpointer.stop().await;
+        if let Err(e) = self.conn.close().await {
+            tracing::warn!(error = %e, "closing the database");
+        }
+    }
 }
 
-impl WriteTx<'_> {
-    pub async fn commit(self) -> Result<()> {
+impl SqliteTx<'_> {
+    /// Whether any pending record belongs to a period after `period_end`.
+    async fn pending_after(&mut self, period_end: i64) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pending WHERE period_end > ?)")
+                .bind(period_end)
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    /// Removes the records published up to `period_end` from `pending`,
+    /// overwritten (secure_delete) with every page that held them. Usually
+    /// nothing later is pending (the writer publishes a period before it
+    /// accepts anything after it), and a DELETE without WHERE frees the
+    /// table's pages at once. Records of later periods are set aside and put
+    /// back, so that no page of the table, its interior pages' copies of
+    /// keys included, keeps a published record's deployment.
+    async fn remove_published_pending(&mut self, period_end: i64) -> Result<()> {
+        let later = self.pending_after(period_end).await?;
+        if later {
+            sqlx::query(
+                "CREATE TEMP TABLE later_pending AS SELECT * FROM pending WHERE period_end > ?",
+            )
+            .bind(period_end)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM pending")
+            .execute(&mut *self.tx)
+            .await?;
+        if later {
+            sqlx::raw_sql(
+                "INSERT INTO pending SELECT * FROM temp.later_pending; DROP TABLE temp.later_pending",
+            )
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WriteTx for SqliteTx<'_> {
+    async fn commit(self: Box<Self>) -> Result<()> {
         Ok(self.tx.commit().await?)
     }
 
-    /// Adds to each day's row of `day_totals`: a day can take several
-    /// publications when the period is shorter than a day.
-    pub async fn add_day_totals(&mut self, days: &BTreeMap<Day, DayTotals>) -> Result<()> {
+    async fn add_day_totals(&mut self, days: &BTreeMap<Day, DayTotals>) -> Result<()> {
         for (day, added) in days {
             let day = day.to_string();
             let row: Option<DayTotalsRow> = sqlx::query_as(
@@ -265,31 +248,18 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    pub async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+    async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
         Ok(
             sqlx::query_scalar("SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
                 .bind(level)
-                .bind(index as i64)
+                .bind(sql_int(index)?)
                 .fetch_optional(&mut *self.tx)
                 .await?,
         )
     }
 
-    /// Whether any pending record belongs to a period after `period_end`.
-    pub async fn pending_after(&mut self, period_end: i64) -> Result<bool> {
-        Ok(
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pending WHERE period_end > ?)")
-                .bind(period_end)
-                .fetch_one(&mut *self.tx)
-                .await?,
-        )
-    }
-
-    /// The next page of records whose periods end at or before
-    /// `period_end`: the first records in primary-key order (deployment
-    /// order within a day) after the key `after`, themselves in no
-    /// particular order; `None` when there are no more.
-    pub async fn pending_page(
+    /// Pages follow the primary key (day, deployment).
+    async fn pending_page(
         &mut self,
         period_end: i64,
         after: Option<&PendingKey>,
@@ -333,12 +303,7 @@ impl WriteTx<'_> {
         Ok(Some(PendingPage { records, last_key }))
     }
 
-    /// Appends published entries from leaf index `first`.
-    pub async fn insert_entries(
-        &mut self,
-        first: u64,
-        entries: impl IntoIterator<Item = Vec<u8>>,
-    ) -> Result<()> {
+    async fn insert_entries(&mut self, first: u64, entries: Vec<Vec<u8>>) -> Result<()> {
         let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO entries (idx, entry) ");
         insert.push_values(
             entries.into_iter().enumerate(),
@@ -351,10 +316,7 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Completes a publication whose entries are inserted: their receipt
-    /// keys, the grown tiles, the root; and removes the records it published
-    /// from `pending`.
-    pub async fn publish(&mut self, publication: &Publication<'_>) -> Result<()> {
+    async fn publish(&mut self, publication: &Publication<'_>) -> Result<()> {
         // Many rows per statement: a statement costs far more than a row.
         const ROWS_PER_STATEMENT: usize = 4096;
         // In key order: a B-tree takes sorted keys page by page, random
@@ -387,8 +349,7 @@ impl WriteTx<'_> {
         }
         self.add_day_totals(publication.day_totals).await?;
         let root = publication.root;
-        self.remove_published_pending(root.period_end, publication.later_pending)
-            .await?;
+        self.remove_published_pending(root.period_end).await?;
         sqlx::query(
             "INSERT INTO roots (period_end, day, size, root_hash, checkpoint) VALUES (?, ?, ?, ?, ?)",
         )
@@ -399,35 +360,6 @@ impl WriteTx<'_> {
         .bind(&root.checkpoint)
         .execute(&mut *self.tx)
         .await?;
-        Ok(())
-    }
-
-    /// Removes the records published up to `period_end` from `pending`,
-    /// overwritten (secure_delete) with every page that held them. Usually
-    /// nothing later is pending (the writer publishes a period before it
-    /// accepts anything after it), and a DELETE without WHERE frees the
-    /// table's pages at once. Records of later periods are set aside and put
-    /// back, so that no page of the table, its interior pages' copies of
-    /// keys included, keeps a published record's deployment.
-    async fn remove_published_pending(&mut self, period_end: i64, later: bool) -> Result<()> {
-        if later {
-            sqlx::query(
-                "CREATE TEMP TABLE later_pending AS SELECT * FROM pending WHERE period_end > ?",
-            )
-            .bind(period_end)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM pending")
-            .execute(&mut *self.tx)
-            .await?;
-        if later {
-            sqlx::raw_sql(
-                "INSERT INTO pending SELECT * FROM temp.later_pending; DROP TABLE temp.later_pending",
-            )
-            .execute(&mut *self.tx)
-            .await?;
-        }
         Ok(())
     }
 }
