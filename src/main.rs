@@ -17,6 +17,7 @@ use lucent::clock::{Clock, ManualClock, SystemClock};
 use lucent::core::note::{SigningKey, VerifierKey};
 use lucent::core::period::Period;
 use lucent::core::record::Nonce;
+use lucent::cosigning::Witness;
 use lucent::listener::ConnectionLimits;
 use lucent::sequencer::DEFAULT_QUEUE_CAPACITY;
 use lucent::server::{self, ServeConfig};
@@ -195,6 +196,12 @@ struct ServeArgs {
     /// --read-timeout, whose clock also runs while an answer is prepared.
     #[arg(long, env = "LUCENT_REQUEST_TIMEOUT", default_value_t = 8)]
     request_timeout: u64,
+    /// A witness to ask for cosignatures of each new root, as
+    /// <verifier key>=<URL> (repeatable; SPEC section 8). The key's type
+    /// says what it returns: 0x04 a tlog-cosignature, 0x01 a plain
+    /// Ed25519 note signature.
+    #[arg(long, env = "LUCENT_WITNESSES", value_delimiter = ',')]
+    witness: Vec<Witness>,
     /// For tests and demos only: a clock stopped at this RFC 3339 instant.
     #[arg(long, env = "LUCENT_FROZEN_CLOCK", hide = true)]
     frozen_clock: Option<String>,
@@ -329,6 +336,7 @@ impl ServeArgs {
                 write_timeout: Duration::from_secs(self.write_timeout),
             },
             request_timeout: Duration::from_secs(self.request_timeout),
+            witnesses: self.witness.clone(),
         }
     }
 }

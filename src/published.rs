@@ -15,6 +15,7 @@ use crate::stats::{Stats, StatsCache};
 use crate::storage::tiles::{ComputeError, TileNodes};
 use crate::storage::{
     Entries, LogInfo, LogReader, RootRow, Roots, SchemaTable, StorageError, StoredEntry,
+    WitnessProgress,
 };
 
 /// Most entries or roots one answer holds.
@@ -91,7 +92,18 @@ impl PublishedLog {
 
     /// The size of the latest signed root (0 before the first).
     pub async fn size(&self) -> Result<u64> {
-        Ok(self.latest_root().await?.map_or(0, |root| root.entries()))
+        let latest = self.latest_signed_root().await?;
+        Ok(latest.map_or(0, |root| root.entries()))
+    }
+
+    /// The latest root as the log signed it, without cosignatures.
+    pub async fn latest_signed_root(&self) -> Result<Option<RootRow>> {
+        Ok(self.read.root(Roots::Latest).await?)
+    }
+
+    /// The latest root each witness has cosigned.
+    pub async fn witness_progress(&self) -> Result<Vec<WitnessProgress>> {
+        Ok(self.read.witness_progress().await?)
     }
 
     pub async fn summary(&self) -> Result<LogSummary> {
@@ -107,22 +119,49 @@ impl PublishedLog {
     }
 
     pub async fn latest_root(&self) -> Result<Option<RootRow>> {
-        Ok(self.read.root(Roots::Latest).await?)
+        let latest = self.latest_signed_root().await?;
+        Ok(self.cosigned(latest.into_iter().collect()).await?.pop())
     }
 
     /// At most `limit` (1 000 by default) roots from the `start`-th.
     pub async fn roots(&self, start: Option<u64>, limit: Option<u32>) -> Result<Vec<RootRow>> {
         let limit = page_limit(limit, MAX_PAGE);
         let start = start.unwrap_or(0);
-        Ok(self.read.roots(Roots::Page { start, limit }).await?)
+        let roots = self.read.roots(Roots::Page { start, limit }).await?;
+        self.cosigned(roots).await
     }
 
     /// The last root that closes within `day`.
     pub async fn root_of_day(&self, day: Day) -> Result<RootRow> {
-        self.read
-            .root(Roots::LastOfDay(day))
+        let root = self.read.root(Roots::LastOfDay(day)).await?;
+        let root = root.ok_or_else(|| ReadError::NotPublished(format!("no root closes {day}")))?;
+        Ok(self.cosigned(vec![root]).await?.remove(0))
+    }
+
+    /// The roots, oldest first, with the cosignatures known now appended to
+    /// their checkpoints.
+    async fn cosigned(&self, mut roots: Vec<RootRow>) -> Result<Vec<RootRow>> {
+        let (Some(first), Some(last)) = (roots.first(), roots.last()) else {
+            return Ok(roots);
+        };
+        let period_ends = first.period_end..=last.period_end;
+        let mut cosignatures = self
+            .read
+            .cosignatures(period_ends)
             .await?
-            .ok_or_else(|| ReadError::NotPublished(format!("no root closes {day}")))
+            .into_iter()
+            .peekable();
+        for root in &mut roots {
+            while let Some(cosignature) = cosignatures.next_if(|c| c.period_end <= root.period_end)
+            {
+                if cosignature.period_end == root.period_end {
+                    root.checkpoint.push_str(&cosignature.line);
+                    root.checkpoint.push('\n');
+                    root.cosignatures.push(cosignature);
+                }
+            }
+        }
+        Ok(roots)
     }
 
     /// At most `limit` (100 by default) entries from `start`.
@@ -254,6 +293,7 @@ impl PublishedLog {
         };
         let root = self.read.root(Roots::Covering(entry.index)).await?;
         let root = root.ok_or_else(|| StorageError::Corrupt("an entry no root covers".into()))?;
+        let root = self.cosigned(vec![root]).await?.remove(0);
         let (index, size) = (entry.index, root.entries());
         let proof =
             TileNodes::compute(&*self.read, |nodes| inclusion_proof(index, size, nodes)).await?;

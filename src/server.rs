@@ -16,6 +16,7 @@ use lucent_core::period::Period;
 
 use crate::api::{RateLimiter, TrustedProxies};
 use crate::clock::Clock;
+use crate::cosigning::{self, Witness};
 use crate::datadir::{DataDir, DataDirError};
 use crate::listener::{ConnectionLimits, HttpListener};
 use crate::published::{PublishedLog, ReadError};
@@ -38,6 +39,8 @@ pub struct ServeConfig {
     pub connection_limits: ConnectionLimits,
     /// The longest a request may take before the server answers 503.
     pub request_timeout: Duration,
+    /// The witnesses asked to cosign each new root.
+    pub witnesses: Vec<Witness>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,12 @@ pub async fn start(
     let (sequencer, writer, read) = start_writer(&config, clock).await?;
     let log = PublishedLog::new(read);
     spawn_stats_refresh(&log, &sequencer);
+    cosigning::spawn(
+        &config.witnesses,
+        &log,
+        &sequencer.cosignature_sink(),
+        &sequencer.published_ends(),
+    );
     let listener = HttpListener::bind(
         &config.listen,
         config.connection_limits,

@@ -47,8 +47,26 @@ pub struct RootBody {
     pub size: u64,
     /// The Merkle tree root (lowercase hex).
     pub root_hash: String,
-    /// The signed checkpoint (C2SP tlog-checkpoint note text).
+    /// The signed checkpoint (C2SP tlog-checkpoint note text): the log's
+    /// signature, then the witnesses' cosignatures known when asked.
     pub checkpoint: String,
+    /// The witnesses' cosignatures that `checkpoint` carries.
+    #[serde(default)]
+    pub cosignatures: Vec<CosignatureBody>,
+}
+
+/// A witness's cosignature of a root (SPEC section 8).
+#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+pub struct CosignatureBody {
+    /// The witness's key name.
+    pub witness: String,
+    /// The witness's key id (8 lowercase hex digits).
+    pub key_id: String,
+    /// The time the cosignature signs (RFC 3339), for a C2SP
+    /// tlog-cosignature; absent for a plain Ed25519 note signature.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
 }
 
 /// The evidence that a record is in the log.

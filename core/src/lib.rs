@@ -9,6 +9,7 @@ pub mod merkle;
 pub mod note;
 pub mod period;
 pub mod promise;
+pub mod quorum;
 pub mod record;
 pub mod tiles;
 pub mod tlog_proof;

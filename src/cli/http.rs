@@ -13,6 +13,7 @@ use lucent_core::note::MAX_NOTE_BYTES;
 use lucent_core::tiles::TilePath;
 
 // The answers' wire types, shared with the server.
+use crate::outbound::{BodyError, read_bounded};
 use crate::wire::{ConsistencyProofBody, EntryBody, InclusionProofBody};
 pub use crate::wire::{
     LogBody as LogInfo, PromiseBody as PromiseAnswer, ReceiptBody as Receipt,
@@ -210,19 +211,14 @@ impl LogClient {
             url: url.clone(),
             limit,
         };
-        let mut response = request.send().await.map_err(failed)?;
+        let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
-        // Absent when the body is decompressed: then only counting tells.
-        if response.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
-            if chunk.len() > limit - body.len() {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_bounded(response, limit)
+            .await
+            .map_err(|error| match error {
+                BodyError::TooLarge(_) => too_large(),
+                BodyError::Read(error) => failed(error),
+            })?;
         Ok(Answer {
             method,
             url,

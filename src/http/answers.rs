@@ -3,15 +3,16 @@
 
 use lucent_core::Hash;
 use lucent_core::hash::leaf_hash;
+use lucent_core::note::VerifierKey;
 use lucent_core::tlog_proof::TlogProof;
 
 use super::problem::ApiError;
 use crate::published::{EntryPage, LogSummary, Receipt};
 use crate::stats::Stats;
-use crate::storage::{RootRow, StoredEntry};
+use crate::storage::{Cosignature, RootRow, StoredEntry};
 use crate::wire::{
-    ActiveDeploymentsBody, DayReportsBody, EntriesPage, EntryBody, LogBody, ReceiptBody, RootBody,
-    StatsBody, TotalsBody, VersionUseBody,
+    ActiveDeploymentsBody, CosignatureBody, DayReportsBody, EntriesPage, EntryBody, LogBody,
+    ReceiptBody, RootBody, StatsBody, TotalsBody, VersionUseBody,
 };
 use lucent_core::period::{day_of, instant, rfc3339};
 
@@ -61,7 +62,20 @@ impl From<RootRow> for RootBody {
             period_end: rfc3339(row.period_end),
             root_hash: hex::encode(&row.root_hash),
             checkpoint: row.checkpoint,
+            cosignatures: row.cosignatures.iter().map(cosignature_body).collect(),
         }
+    }
+}
+
+fn cosignature_body(cosignature: &Cosignature) -> CosignatureBody {
+    let (witness, key_id) = match VerifierKey::parse(&cosignature.witness) {
+        Ok(key) => (key.name().to_owned(), key.key_id().to_string()),
+        Err(_) => (cosignature.witness.clone(), String::new()),
+    };
+    CosignatureBody {
+        witness,
+        key_id,
+        time: cosignature.signed_at.map(rfc3339),
     }
 }
 

@@ -16,6 +16,7 @@ use lucent_core::record::{Day, Deployment, Report, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
+use crate::storage::Cosignature;
 pub use writer::{StartupError, Writer, WriterConfig};
 
 /// Reports waiting for the writer, at most, by default; beyond this the
@@ -97,6 +98,36 @@ enum Command {
     /// Answered once every earlier command is done, every period that has
     /// ended is published, and the write-ahead log emptied after it.
     Sync(oneshot::Sender<()>),
+    /// A verified cosignature to store.
+    Cosign {
+        cosignature: Cosignature,
+        reply: oneshot::Sender<Result<(), WriteFailed>>,
+    },
+}
+
+/// The writer could not store what it was given (the details are logged).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the writer could not store it")]
+pub struct WriteFailed;
+
+/// Hands cosignatures to the writer without keeping it running: the
+/// writer stops when the last [`Sequencer`] is dropped, whoever else waits
+/// on a witness.
+#[derive(Clone)]
+pub struct CosignatureSink {
+    queue: mpsc::WeakSender<Command>,
+}
+
+impl CosignatureSink {
+    /// Stores a cosignature; returns once it is committed.
+    pub async fn store(&self, cosignature: Cosignature) -> Result<(), WriteFailed> {
+        let queue = self.queue.upgrade().ok_or(WriteFailed)?;
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Cosign { cosignature, reply };
+        queue.send(command).await.map_err(|_| WriteFailed)?;
+        drop(queue);
+        answer.await.unwrap_or(Err(WriteFailed))
+    }
 }
 
 /// A handle to the writer's queue. Cheap to clone.
@@ -145,6 +176,13 @@ impl Sequencer {
     /// The verifier key of the key that signs promises and roots.
     pub fn verifier_key(&self) -> VerifierKey {
         self.key.verifier_key()
+    }
+
+    /// Where verified cosignatures are stored.
+    pub fn cosignature_sink(&self) -> CosignatureSink {
+        CosignatureSink {
+            queue: self.queue.downgrade(),
+        }
     }
 
     /// Reports queued for the writer and not yet taken into a batch.

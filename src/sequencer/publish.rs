@@ -155,7 +155,7 @@ impl Writer {
 /// page in primary-key order, which is deployment order: each page holds
 /// the keys that follow the page before, and chaining sorts it, so chaining
 /// them one after the other orders and chains the whole period, in bounded
-/// memory. Each page is chained on another thread while SQLite's thread
+/// memory. Each page is chained on another thread while the database
 /// inserts the page before it.
 async fn append_period(
     tx: &mut dyn WriteTx,
@@ -221,6 +221,7 @@ fn sign_root(key: &SigningKey, period_end: i64, size: u64, root: Hash) -> RootRo
         size: size as i64,
         root_hash: root.0.to_vec(),
         checkpoint,
+        cosignatures: Vec::new(),
     }
 }
 

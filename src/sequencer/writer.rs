@@ -13,12 +13,13 @@ use lucent_core::period::{Period, day_of, instant};
 use lucent_core::record::{Day, Deployment, Entry, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError};
+use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError, WriteFailed};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
 use crate::storage::tiles::TileNodes;
 use crate::storage::{
-    Entries, FirstReport, LogInfo, LogReader, LogWriter, NewPending, RootRow, Roots, StorageError,
+    Cosignature, Entries, FirstReport, LogInfo, LogReader, LogWriter, NewPending, RootRow, Roots,
+    StorageError,
 };
 
 /// Reports committed in one transaction, at most.
@@ -177,11 +178,16 @@ impl Writer {
     async fn handle(&mut self, batch: Vec<Command>) {
         let mut reports = Vec::with_capacity(batch.len());
         let mut syncs = Vec::new();
+        let mut cosignatures = Vec::new();
         for command in batch {
             match command {
                 Command::Submit { prepared, reply } => reports.push((prepared, reply)),
                 Command::Sync(reply) => syncs.push(reply),
+                Command::Cosign { cosignature, reply } => cosignatures.push((cosignature, reply)),
             }
+        }
+        if !cosignatures.is_empty() {
+            self.store_cosignatures(cosignatures).await;
         }
         if !reports.is_empty() {
             let (reports, replies): (Vec<_>, Vec<_>) = reports.into_iter().unzip();
@@ -208,6 +214,24 @@ impl Writer {
         }
         for reply in syncs {
             let _ = reply.send(());
+        }
+    }
+
+    async fn store_cosignatures(
+        &mut self,
+        cosignatures: Vec<(Cosignature, oneshot::Sender<Result<(), WriteFailed>>)>,
+    ) {
+        let (cosignatures, replies): (Vec<_>, Vec<_>) = cosignatures.into_iter().unzip();
+        let stored = match self.store.add_cosignatures(&cosignatures).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "storing cosignatures failed");
+                self.reopen().await;
+                Err(WriteFailed)
+            }
+        };
+        for reply in replies {
+            let _ = reply.send(stored);
         }
     }
 

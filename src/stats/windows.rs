@@ -59,7 +59,7 @@ impl EntrySource for dyn LogReader + '_ {
             .map(WindowEntry::parse)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StorageError::Corrupt(format!("an entry of {start}..{end}: {e}")))?;
-        // SQLite joins them in no promised order; a run's chunk is a
+        // The engine joins them in no promised order; a run's chunk is a
         // contiguous part of it, so sorting restores the run's order.
         chunk.sort_unstable_by_key(|c| c.deployment);
         Ok(chunk)

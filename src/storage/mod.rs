@@ -10,6 +10,7 @@ mod sqlite;
 pub mod tiles;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -73,7 +74,12 @@ pub struct RootRow {
     pub day: String,
     pub size: i64,
     pub root_hash: Vec<u8>,
+    /// The signed checkpoint note: the log's signature, then, as the read
+    /// side serves it, the witnesses' cosignatures.
     pub checkpoint: String,
+    /// The cosignatures the read side added to `checkpoint`.
+    #[sqlx(skip)]
+    pub cosignatures: Vec<Cosignature>,
 }
 
 impl RootRow {
@@ -81,6 +87,28 @@ impl RootRow {
     pub fn entries(&self) -> u64 {
         self.size as u64
     }
+}
+
+/// A witness's cosignature of a signed root, verified before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Cosignature {
+    /// The root it cosigns.
+    pub period_end: i64,
+    /// The witness's verifier key, as configured.
+    pub witness: String,
+    /// The signature line (`— <name> <base64>`), without its newline.
+    pub line: String,
+    /// The time a tlog-cosignature signs (POSIX seconds); `None` for a
+    /// plain Ed25519 note signature.
+    pub signed_at: Option<i64>,
+}
+
+/// The latest root a witness has cosigned.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WitnessProgress {
+    pub witness: String,
+    pub period_end: i64,
+    pub size: i64,
 }
 
 /// A published entry.
@@ -163,6 +191,11 @@ pub trait LogReader: Send + Sync {
     async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>>;
     /// The latest root and the totals of every day, as of one snapshot.
     async fn day_totals(&self) -> Result<(Option<RootRow>, BTreeMap<Day, DayTotals>)>;
+    /// The cosignatures of the roots that end within `period_ends`, by root
+    /// and then witness.
+    async fn cosignatures(&self, period_ends: RangeInclusive<i64>) -> Result<Vec<Cosignature>>;
+    /// The latest root each witness has cosigned.
+    async fn witness_progress(&self) -> Result<Vec<WitnessProgress>>;
     /// Every table of the log with its columns and indexes, in the order
     /// they were created, from the engine's own catalogue.
     async fn schema(&self) -> Result<Vec<SchemaTable>>;
@@ -234,6 +267,9 @@ pub trait LogWriter: Send + Sync {
         day: &str,
         deployments: &[[u8; 32]],
     ) -> Result<HashMap<[u8; 32], FirstReport>>;
+    /// Stores cosignatures of signed roots, replacing a witness's earlier
+    /// one of the same root.
+    async fn add_cosignatures(&mut self, cosignatures: &[Cosignature]) -> Result<()>;
     /// A transaction that holds the write lock from its start. Dropped
     /// without [`WriteTx::commit`], it rolls back.
     async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>>;

@@ -42,6 +42,7 @@ pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
             write_timeout: std::time::Duration::from_secs(10),
         },
         request_timeout: std::time::Duration::from_secs(8),
+        witnesses: Vec::new(),
     }
 }
 

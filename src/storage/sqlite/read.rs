@@ -2,6 +2,7 @@
 //! committed data.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use async_trait::async_trait;
 use lucent_core::record::Day;
@@ -10,7 +11,8 @@ use sqlx::SqlitePool;
 use super::{LATEST_ROOT, LOG_INFO, sql_int};
 use crate::storage::day_totals::{DayTotals, DayTotalsRow};
 use crate::storage::{
-    Entries, LogInfo, LogReader, Result, RootRow, Roots, SchemaTable, StoredEntry, record_key,
+    Cosignature, Entries, LogInfo, LogReader, Result, RootRow, Roots, SchemaTable, StoredEntry,
+    WitnessProgress, record_key,
 };
 
 /// The read-only pool.
@@ -181,6 +183,27 @@ impl LogReader for SqliteReader {
             .map(DayTotals::from_row)
             .collect::<Result<_>>()?;
         Ok((root, days))
+    }
+
+    async fn cosignatures(&self, period_ends: RangeInclusive<i64>) -> Result<Vec<Cosignature>> {
+        Ok(sqlx::query_as(
+            "SELECT period_end, witness, line, signed_at FROM cosignatures \
+             WHERE period_end BETWEEN ? AND ? ORDER BY period_end, witness",
+        )
+        .bind(period_ends.start())
+        .bind(period_ends.end())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn witness_progress(&self) -> Result<Vec<WitnessProgress>> {
+        // SQLite takes the other columns from the row that has the max.
+        Ok(sqlx::query_as(
+            "SELECT c.witness, max(c.period_end) AS period_end, r.size FROM cosignatures c \
+             JOIN roots r ON r.period_end = c.period_end GROUP BY c.witness ORDER BY c.witness",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn schema(&self) -> Result<Vec<SchemaTable>> {

@@ -14,8 +14,8 @@ use super::checkpointer::Checkpointer;
 use super::sql_int;
 use crate::storage::day_totals::{DayTotals, DayTotalsRow};
 use crate::storage::{
-    FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication, Result,
-    StorageError, WriteTx,
+    Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
+    Result, StorageError, WriteTx,
 };
 
 /// The one write connection.
@@ -133,6 +133,24 @@ impl LogWriter for SqliteWriter {
                 ))
             })
             .collect())
+    }
+
+    async fn add_cosignatures(&mut self, cosignatures: &[Cosignature]) -> Result<()> {
+        if cosignatures.is_empty() {
+            return Ok(());
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT OR REPLACE INTO cosignatures (period_end, witness, line, signed_at) ",
+        );
+        insert.push_values(cosignatures, |mut row, c| {
+            row.push_bind(c.period_end)
+                .push_bind(&c.witness)
+                .push_bind(&c.line)
+                .push_bind(c.signed_at);
+        });
+        insert.build().execute(&mut self.conn).await?;
+        self.checkpointer.wake();
+        Ok(())
     }
 
     async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>> {
