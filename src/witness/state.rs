@@ -284,9 +284,11 @@ impl Commit {
             checkpoint,
         )?;
         // Never earlier than this log's last cosignature, should the clock
-        // step back: a cosignature states the largest tree seen as of then.
+        // step back (a cosignature states the largest tree seen as of
+        // then), and never 0 (tlog-witness forbids omitting the time).
         let now = u64::try_from(self.shared.clock.now().unix_timestamp()).unwrap_or(0);
-        let timestamp = now.max(self.latest.as_ref().map_or(1, |c| c.timestamp));
+        let last = self.latest.as_ref().map_or(0, |c| c.timestamp);
+        let timestamp = now.max(last).max(1);
         let text = &self.opened.note.text;
         let line = self
             .shared
