@@ -3,6 +3,9 @@
 //! a used directory with a missing part is refused, because going on would
 //! start a different log under the same name.
 //!
+//! Its durable writes (a file replaced whole by rename, a new file linked
+//! into place, a key file) serve `lucent witness` too.
+//!
 //! While a log is being created its key is `new-log.key`; it becomes
 //! `log.key` only once the database and the state file exist. So a
 //! `log.key` without them is a lost database, never an interrupted
@@ -161,16 +164,7 @@ impl DataDir {
                 dir: path.to_owned(),
             });
         }
-        let key_path = path.join(NEW_KEY_FILE);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&key_path)
-            .map_err(io(&key_path))?;
-        writeln!(file, "{}", key.to_private_text())
-            .and_then(|()| file.sync_all())
-            .map_err(io(&key_path))?;
+        write_new_file(&path.join(NEW_KEY_FILE), &key_file_text(&key), SECRET_MODE)?;
         Ok(DataDir {
             path: path.to_owned(),
             key,
@@ -214,18 +208,80 @@ pub fn write_state(dir: &Path, state: Option<&SignedState>) -> Result<(), DataDi
             s.root.to_base64()
         ),
     };
-    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
-    let mut file = File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io(&tmp))?;
-    let target = dir.join(STATE_FILE);
+    replace_file(dir, STATE_FILE, text.as_bytes(), PLAIN_MODE)
+}
+
+/// The mode of a file only its owner may read (keys).
+pub const SECRET_MODE: u32 = 0o600;
+/// The mode of other files, before the umask.
+pub const PLAIN_MODE: u32 = 0o666;
+
+/// Writes the file `name` in `dir` so that a crash at any moment leaves
+/// the old file or the new one, whole: a temporary file (with `mode`) is
+/// written and fsynced, renamed over `name`, and the directory fsynced.
+/// When this returns, the new file is durable.
+pub fn replace_file(
+    dir: &Path,
+    name: &str,
+    contents: &[u8],
+    mode: u32,
+) -> Result<(), DataDirError> {
+    let tmp = write_temporary(dir, name, contents, mode)?;
+    let target = dir.join(name);
     fs::rename(&tmp, &target).map_err(io(&target))?;
     sync_dir(dir)
 }
 
+/// As [`replace_file`], for a file that must not exist yet, such as a new
+/// key: the temporary file is linked as `name`, which fails if `name`
+/// exists (nothing is ever replaced), then removed.
+pub fn create_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<(), DataDirError> {
+    let tmp = write_temporary(dir, name, contents, mode)?;
+    let target = dir.join(name);
+    let linked = fs::hard_link(&tmp, &target).map_err(io(&target));
+    fs::remove_file(&tmp).map_err(io(&tmp))?;
+    linked?;
+    sync_dir(dir)
+}
+
+/// Writes `<name>.tmp` in `dir` anew (a leftover of a crash is removed
+/// first) and fsyncs it.
+fn write_temporary(
+    dir: &Path,
+    name: &str,
+    contents: &[u8],
+    mode: u32,
+) -> Result<PathBuf, DataDirError> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
+        _ => {}
+    }
+    write_new_file(&tmp, contents, mode)?;
+    Ok(tmp)
+}
+
+/// Creates the file `path`, which must not exist, with `mode`, writes
+/// `contents` and fsyncs it.
+fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), DataDirError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(path))?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(io(path))
+}
+
+/// A key file's contents: the private key text and a newline.
+pub fn key_file_text(key: &SigningKey) -> Vec<u8> {
+    format!("{}\n", key.to_private_text()).into_bytes()
+}
+
 /// Makes `path` and any missing parent, readable by their owner only.
-fn create_dir(path: &Path) -> Result<(), DataDirError> {
+pub fn create_dir(path: &Path) -> Result<(), DataDirError> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new()
         .recursive(true)
@@ -239,7 +295,8 @@ fn sync_dir(dir: &Path) -> Result<(), DataDirError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
-fn read_key(path: &Path) -> Result<SigningKey, DataDirError> {
+/// Reads a key file: the private key text (a final newline is allowed).
+pub fn read_key(path: &Path) -> Result<SigningKey, DataDirError> {
     let text = fs::read_to_string(path).map_err(io(path))?;
     SigningKey::parse(text.trim_end()).map_err(|e| DataDirError::BadKey {
         path: path.to_owned(),
@@ -274,6 +331,32 @@ fn read_state(path: &Path) -> Result<Option<SignedState>, DataDirError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_are_replaced_whole_and_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        // A leftover of a crash is no obstacle.
+        fs::write(dir.path().join("f.tmp"), b"half").unwrap();
+        replace_file(dir.path(), "f", b"one", PLAIN_MODE).unwrap();
+        replace_file(dir.path(), "f", b"two", PLAIN_MODE).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+
+        create_file(dir.path(), "k", b"secret", SECRET_MODE).unwrap();
+        let mode = fs::metadata(dir.path().join("k")).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+        assert!(create_file(dir.path(), "k", b"other", SECRET_MODE).is_err());
+        assert_eq!(fs::read(dir.path().join("k")).unwrap(), b"secret");
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["f", "k"]);
+    }
 
     #[test]
     fn state_round_trips() {

@@ -2,6 +2,8 @@
 //! HTTP ([`api`]) → validation ([`lucent_core::record`]) → the single writer
 //! ([`sequencer`]) → pending rows ([`storage`]) → the period's publication
 //! ([`sequencer`]) → tiles, roots and receipts served by [`api`].
+//!
+//! [`witness`] is `lucent witness`, a C2SP tlog-witness server for other logs.
 
 pub mod api;
 pub mod bench;
@@ -21,5 +23,6 @@ pub mod server;
 pub mod stats;
 pub mod storage;
 pub mod wire;
+pub mod witness;
 
 pub use lucent_core as core;

@@ -21,6 +21,7 @@ use lucent::cosigning::Witness;
 use lucent::listener::ConnectionLimits;
 use lucent::sequencer::DEFAULT_QUEUE_CAPACITY;
 use lucent::server::{self, ServeConfig};
+use lucent::witness::{LogKey, WitnessConfig};
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +59,38 @@ enum Command {
     /// Measure a server (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run a C2SP tlog-witness: cosign the checkpoints of the logs given
+    /// with --log, each only if consistent with the last one cosigned.
+    Witness(WitnessArgs),
+}
+
+#[derive(Args)]
+struct WitnessArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LUCENT_WITNESS_LISTEN", default_value = "127.0.0.1:8081")]
+    listen: String,
+    /// Where the witness key (witness.key) and the latest cosigned
+    /// checkpoint of each log live.
+    #[arg(
+        long,
+        env = "LUCENT_WITNESS_DATA_DIR",
+        default_value = "./lucent-witness-data"
+    )]
+    data_dir: PathBuf,
+    /// A log to witness, as <origin>=<verifier key> (its Ed25519 checkpoint
+    /// key); repeat for more logs, or more keys of one log.
+    #[arg(
+        long = "log",
+        env = "LUCENT_WITNESS_LOGS",
+        value_delimiter = ',',
+        required = true,
+        value_name = "ORIGIN=KEY"
+    )]
+    logs: Vec<LogKey>,
+    /// The witness's name (e.g. witness.example.com/w1), for the key made
+    /// on first start; afterwards it must match the key's name if given.
+    #[arg(long, env = "LUCENT_WITNESS_NAME")]
+    name: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -231,6 +264,7 @@ async fn main() -> anyhow::Result<()> {
             ..
         })) => check(&promise_file).await,
         Some(Command::Submit(args)) => submit(args).await,
+        Some(Command::Witness(args)) => witness(args).await,
     }
 }
 
@@ -354,6 +388,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let running = server::start(config, clock).await?;
     println!("lucent listening on http://{}", running.address);
+    println!("verifier key: {}", running.verifier_key);
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn witness(args: WitnessArgs) -> anyhow::Result<()> {
+    let config = WitnessConfig::new(&args.listen, args.data_dir, args.name, args.logs);
+    let running = lucent::witness::start(config, Arc::new(SystemClock)).await?;
+    println!("lucent witness listening on http://{}", running.address);
     println!("verifier key: {}", running.verifier_key);
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -1,7 +1,8 @@
 //! The transparency-log core of lucent: pure functions and types, no I/O, no
 //! async, no SQL. Everything that reaches the outside world as bytes (hashes,
 //! proofs, tiles, signed notes, checkpoints, tlog-proofs, records, entries) is
-//! produced and parsed here, and tested against `shared/testvectors/`.
+//! produced and parsed here, and tested against `shared/testvectors/`. So are
+//! the witness protocol's requests, checks and answers ([`witness`]).
 
 pub mod checkpoint;
 pub mod hash;
@@ -13,5 +14,6 @@ pub mod quorum;
 pub mod record;
 pub mod tiles;
 pub mod tlog_proof;
+pub mod witness;
 
 pub use hash::Hash;

@@ -247,11 +247,16 @@ impl SigningKey {
         write_signed_note(text, &[], &[self])
     }
 
+    /// The Ed25519 signature of `message`.
+    pub(super) fn sign_bytes(&self, message: &[u8]) -> [u8; ED25519_SIGNATURE_LEN] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// Appends `— <name> <base64(key id ‖ signature of text)>\n`.
     pub(super) fn write_signature_line(&self, text: &str, out: &mut String) {
         let mut blob = [0u8; 4 + ED25519_SIGNATURE_LEN];
         blob[..4].copy_from_slice(&self.key_id.to_bytes());
-        blob[4..].copy_from_slice(&self.key.sign(text.as_bytes()).to_bytes());
+        blob[4..].copy_from_slice(&self.sign_bytes(text.as_bytes()));
         out.push_str(SIGNATURE_LINE_PREFIX);
         out.push_str(&self.name);
         out.push(' ');

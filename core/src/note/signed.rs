@@ -59,6 +59,36 @@ impl Signature {
         }
     }
 
+    /// Reads a block of 1 to [`MAX_SIGNATURES`] signature lines, each
+    /// ending in a newline: the end of a signed note, or what a witness
+    /// answers to `add-checkpoint` (C2SP tlog-witness).
+    pub fn parse_lines(block: &str) -> Result<Vec<Signature>, NoteError> {
+        if block.is_empty() {
+            return Err(NoteError::Malformed("no signature lines"));
+        }
+        let lines = block.strip_suffix('\n').ok_or(NoteError::Malformed(
+            "the signature lines must each end in a newline",
+        ))?;
+        let signatures = lines
+            .split('\n')
+            .map(Signature::parse_line)
+            .take(MAX_SIGNATURES + 1)
+            .collect::<Result<Vec<_>, _>>()?;
+        if signatures.len() > MAX_SIGNATURES {
+            return Err(NoteError::Malformed("more than 100 signatures"));
+        }
+        Ok(signatures)
+    }
+
+    /// The signature line, `— <name> <base64>\n`, as written.
+    pub fn to_line(&self) -> String {
+        let mut line = String::with_capacity(
+            SIGNATURE_LINE_PREFIX.len() + self.name.len() + self.base64.len() + 2,
+        );
+        self.write_line(&mut line);
+        line
+    }
+
     /// Reads `— <name> <base64>` (without its newline).
     fn parse_line(line: &str) -> Result<Signature, NoteError> {
         let rest = line
@@ -136,22 +166,9 @@ impl Note {
                 "no signature lines after the blank line",
             ));
         }
-        let signature_lines = signature_block
-            .strip_suffix('\n')
-            .ok_or(NoteError::Malformed(
-                "the signature lines must each end in a newline",
-            ))?;
-        let signatures = signature_lines
-            .split('\n')
-            .map(Signature::parse_line)
-            .take(MAX_SIGNATURES + 1)
-            .collect::<Result<Vec<_>, _>>()?;
-        if signatures.len() > MAX_SIGNATURES {
-            return Err(NoteError::Malformed("more than 100 signatures"));
-        }
         Ok(Note {
             text: text.to_owned(),
-            signatures,
+            signatures: Signature::parse_lines(signature_block)?,
         })
     }
 
