@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use lucent::bench::{fill, load};
 use lucent::cli::progress::Progress;
+use lucent::cli::quorum::WitnessQuorum;
 use lucent::cli::submit::{self, CheckError, PENDING_EXIT_CODE, ReportFields, SubmitOptions};
 use lucent::cli::verify::{self, VerifyOptions};
 use lucent::clock::{Clock, ManualClock, SystemClock};
@@ -139,6 +140,32 @@ struct VerifyArgs {
     /// next run that the log only grew since.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+    #[command(flatten)]
+    witnesses: TrustedWitnesses,
+}
+
+/// The witnesses a verifier trusts (SPEC section 8).
+#[derive(Args)]
+struct TrustedWitnesses {
+    /// A witness's verifier key (repeatable): the root checked must carry
+    /// its valid signature, a tlog-cosignature for a type 0x04 key, a plain
+    /// note signature for a type 0x01 key.
+    #[arg(long = "witness", value_name = "VERIFIER_KEY")]
+    keys: Vec<String>,
+    /// How many of the --witness keys must have signed (default: all).
+    #[arg(long, requires = "keys")]
+    quorum: Option<usize>,
+}
+
+impl TrustedWitnesses {
+    fn quorum(&self) -> anyhow::Result<WitnessQuorum> {
+        let keys = self
+            .keys
+            .iter()
+            .map(|key| VerifierKey::parse(key).map_err(|e| anyhow::anyhow!("--witness {key}: {e}")))
+            .collect::<anyhow::Result<_>>()?;
+        WitnessQuorum::new(keys, self.quorum).map_err(anyhow::Error::msg)
+    }
 }
 
 #[derive(Args)]
@@ -175,6 +202,10 @@ struct SubmitArgs {
     /// Where to save the promise [default: lucent-promise-<day>.json].
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// With --check: the witnesses whose signatures the receipt's root must
+    /// carry.
+    #[command(flatten)]
+    witnesses: TrustedWitnesses,
 }
 
 #[derive(Args)]
@@ -261,8 +292,9 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Verify(args)) => verify(args).await,
         Some(Command::Submit(SubmitArgs {
             check: Some(promise_file),
+            witnesses,
             ..
-        })) => check(&promise_file).await,
+        })) => check(&promise_file, &witnesses.quorum()?).await,
         Some(Command::Submit(args)) => submit(args).await,
         Some(Command::Witness(args)) => witness(args).await,
     }
@@ -298,6 +330,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         url: args.url,
         key: parse_key(&args.key)?,
         state: args.state,
+        witnesses: args.witnesses.quorum()?,
     };
     let report = verify::verify(&options, &Progress::stderr())
         .await
@@ -308,8 +341,8 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 
 /// `submit --check`: a pending record is not a failure but its own exit
 /// code, so that a script can tell "try later" from "the log cheated".
-async fn check(promise_file: &Path) -> anyhow::Result<()> {
-    match submit::check(promise_file).await {
+async fn check(promise_file: &Path, witnesses: &WitnessQuorum) -> anyhow::Result<()> {
+    match submit::check(promise_file, witnesses).await {
         Ok(report) => {
             println!("{report}");
             Ok(())
@@ -323,6 +356,9 @@ async fn check(promise_file: &Path) -> anyhow::Result<()> {
 }
 
 async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
+    if !args.witnesses.keys.is_empty() {
+        anyhow::bail!("--witness and --quorum check a receipt: they go with --check");
+    }
     // clap requires these without --check.
     let required = "required without --check";
     let options = SubmitOptions {

@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::cosigning::{self, Witness};
 use crate::datadir::{DataDir, DataDirError};
 use crate::listener::{ConnectionLimits, HttpListener};
+use crate::pages::WitnessKeys;
 use crate::published::{PublishedLog, ReadError};
 use crate::routes::{self, Parts, ReportCounts};
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
@@ -64,6 +65,8 @@ pub enum ServeError {
          without an answer instead of getting a 503"
     )]
     Timeouts { request: Duration, read: Duration },
+    #[error("{given} witnesses are given; a log asks at most {max}")]
+    TooManyWitnesses { given: usize, max: usize },
     #[error("listening on {address}: {source}")]
     Listen {
         address: String,
@@ -88,6 +91,12 @@ pub async fn start(
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServeError> {
     check_timeouts(&config)?;
+    if config.witnesses.len() > cosigning::MAX_WITNESSES {
+        return Err(ServeError::TooManyWitnesses {
+            given: config.witnesses.len(),
+            max: cosigning::MAX_WITNESSES,
+        });
+    }
     let (sequencer, writer, read) = start_writer(&config, clock).await?;
     let log = PublishedLog::new(read);
     spawn_stats_refresh(&log, &sequencer);
@@ -185,6 +194,7 @@ fn app_parts(config: &ServeConfig, sequencer: &Sequencer, log: &PublishedLog) ->
         publish_period: config.publish_period,
         rate_limiter,
         report_counts,
+        witnesses: WitnessKeys(config.witnesses.iter().map(|w| w.key.clone()).collect()),
     }
 }
 

@@ -151,6 +151,7 @@ async fn every_promise_survives_random_kills() {
         url: server.base.clone(),
         key,
         state: None,
+        witnesses: Default::default(),
     };
     let report =
         lucent::cli::verify::verify(&options, &lucent::cli::progress::Progress::hidden()).await;

@@ -19,6 +19,7 @@ use time::macros::datetime;
 use common::{TestServer, config, nonce, report, signed_promise};
 use lucent::cli::http::LogClient;
 use lucent::cli::progress::Progress;
+use lucent::cli::quorum::WitnessQuorum;
 use lucent::cli::submit::{
     self, CheckError, ReportFields, SavedPromise, SubmitError, SubmitOptions,
 };
@@ -101,6 +102,7 @@ async fn run_verify(
         url: url.to_owned(),
         key: key.clone(),
         state: state.map(Path::to_owned),
+        witnesses: WitnessQuorum::default(),
     };
     verify(&options, &Progress::hidden()).await
 }
@@ -299,7 +301,7 @@ async fn submit_then_check_the_receipt_before_and_after_publication() {
     let error = submit::submit(&wrong_key).await.unwrap_err();
     assert!(matches!(error, SubmitError::KeyMismatch { .. }), "{error}");
 
-    match submit::check(&file).await {
+    match submit::check(&file, &WitnessQuorum::default()).await {
         Err(CheckError::Pending { publish_after }) => {
             assert_eq!(publish_after, "2026-11-02T00:00:00Z")
         }
@@ -307,7 +309,9 @@ async fn submit_then_check_the_receipt_before_and_after_publication() {
     }
 
     server.set_time(at(2, 0)).await;
-    let checked = submit::check(&file).await.unwrap();
+    let checked = submit::check(&file, &WitnessQuorum::default())
+        .await
+        .unwrap();
     assert_eq!((checked.day, checked.day_size), (november(1), 3));
     assert_eq!(checked.latest_size, 3);
     assert_eq!(
@@ -316,7 +320,9 @@ async fn submit_then_check_the_receipt_before_and_after_publication() {
     );
 
     grow(&server, &[(2, 2)]).await;
-    let later = submit::check(&file).await.unwrap();
+    let later = submit::check(&file, &WitnessQuorum::default())
+        .await
+        .unwrap();
     assert_eq!((later.day_size, later.latest_size), (3, 5));
     assert!(later.to_string().contains("consistent"), "{later}");
 }
@@ -347,7 +353,9 @@ async fn with_hourly_roots_a_receipt_is_checked_against_the_last_root_of_its_day
     server.set_time(at(1, 12)).await;
     // The receipt's root is the root of 11:00 (size 1); the root of the
     // day so far is the root of 12:00 (size 3), which must extend it.
-    let checked = submit::check(&file).await.unwrap();
+    let checked = submit::check(&file, &WitnessQuorum::default())
+        .await
+        .unwrap();
     assert_eq!((checked.index, checked.day_size), (0, 3));
     let report = run_verify(&server.base, &key_of(&server), None)
         .await
@@ -374,7 +382,9 @@ async fn a_receipt_whose_entry_is_not_the_promised_record_is_refused() {
     .await;
     let file = dir.path().join("promise.json");
     promise.save(&file).unwrap();
-    let error = submit::check(&file).await.unwrap_err();
+    let error = submit::check(&file, &WitnessQuorum::default())
+        .await
+        .unwrap_err();
     assert!(matches!(error, CheckError::EntryMismatch { .. }), "{error}");
 }
 
@@ -395,14 +405,14 @@ async fn a_receipt_still_missing_once_the_promised_root_is_signed_is_a_broken_pr
     .await;
     let file = dir.path().join("promise.json");
     promise.save(&file).unwrap();
-    match submit::check(&file).await {
+    match submit::check(&file, &WitnessQuorum::default()).await {
         Err(CheckError::Pending { publish_after }) => {
             assert_eq!(publish_after, "2026-11-02T00:00:00Z")
         }
         other => panic!("before the root of its period: {other:?}"),
     }
     server.set_time(at(2, 0)).await;
-    match submit::check(&file).await {
+    match submit::check(&file, &WitnessQuorum::default()).await {
         Err(CheckError::NotPublished { period_end, .. }) => {
             assert_eq!(period_end, "2026-11-02T00:00:00Z")
         }
@@ -435,7 +445,7 @@ async fn a_receipt_withheld_behind_an_old_period_end_is_a_broken_promise() {
     .await;
     let file = dir.path().join("promise.json");
     promise.save(&file).unwrap();
-    match submit::check(&file).await {
+    match submit::check(&file, &WitnessQuorum::default()).await {
         Err(CheckError::NotPublishedBefore {
             size: 2,
             later,
@@ -857,7 +867,7 @@ async fn submit_check_catches_a_record_published_in_a_root_of_a_later_day() {
             signed_promise(&url, key, promised, "2026-11-02T00:00:00Z")
                 .save(&file)
                 .unwrap();
-            submit::check(&file).await
+            submit::check(&file, &WitnessQuorum::default()).await
         }
     };
 

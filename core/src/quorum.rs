@@ -9,7 +9,8 @@
 
 use std::fmt;
 
-use crate::note::{KeyType, Note, NoteError, VerifierKey};
+use crate::note::{KeyType, Note, Signature, VerifierKey};
+use crate::witness::{CosignatureResponseError, verified_signature};
 
 /// What a checkpoint note carries for one witness.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,29 +26,23 @@ pub enum WitnessSignature {
 }
 
 /// The witness's signature on `note`: its first line with the witness's
-/// name and key id, as `note.open` reads signatures.
+/// name and key id, as `Note::open` reads signatures.
 pub fn witness_signature(note: &Note, witness: &VerifierKey) -> WitnessSignature {
-    let Some(line) = note
-        .signatures
-        .iter()
-        .find(|s| s.name == witness.name() && s.key_id == witness.key_id())
-    else {
-        return WitnessSignature::Missing;
-    };
-    let verified = line.bytes().map(|bytes| witness.verify(&note.text, &bytes));
-    match verified {
-        Ok(true) => {}
-        Ok(false) => return WitnessSignature::Invalid("the signature does not verify".into()),
-        Err(e) => return WitnessSignature::Invalid(e.to_string()),
-    }
-    match witness.key_type() {
-        KeyType::Ed25519 => WitnessSignature::Valid { signed_at: None },
-        KeyType::CosignatureV1 => match line.cosignature() {
-            Ok(cosignature) => WitnessSignature::Valid {
-                signed_at: Some(cosignature.timestamp),
-            },
-            Err(e) => WitnessSignature::Invalid(e.to_string()),
+    match verified_signature(&note.text, &note.signatures, witness) {
+        Ok(signature) => WitnessSignature::Valid {
+            signed_at: signed_at(signature, witness),
         },
+        Err(CosignatureResponseError::Missing(_)) => WitnessSignature::Missing,
+        Err(e) => WitnessSignature::Invalid(e.to_string()),
+    }
+}
+
+/// The time a verified signature by `witness` signs: a tlog-cosignature's
+/// timestamp; none for a plain note signature.
+pub fn signed_at(signature: &Signature, witness: &VerifierKey) -> Option<u64> {
+    match witness.key_type() {
+        KeyType::Ed25519 => None,
+        KeyType::CosignatureV1 => signature.cosignature().ok().map(|c| c.timestamp),
     }
 }
 
@@ -103,49 +98,14 @@ pub fn check_quorum(
     Ok(valid)
 }
 
-/// Reads a witness's answer to add-checkpoint (one or more signature
-/// lines) as signatures of `checkpoint_text`, and returns the witness's
-/// line and what it says; an answer without a line by the witness is
-/// [`WitnessSignature::Missing`].
-pub fn read_witness_answer(
-    checkpoint_text: &str,
-    answer: &str,
-    witness: &VerifierKey,
-) -> Result<(String, WitnessSignature), NoteError> {
-    let note = Note::parse(format!("{checkpoint_text}\n{answer}"))?;
-    let line = note
-        .signatures
-        .iter()
-        .find(|s| s.name == witness.name() && s.key_id == witness.key_id())
-        .map(|s| format!("— {} {}", s.name, s.base64))
-        .unwrap_or_default();
-    Ok((line, witness_signature(&note, witness)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checkpoint::Checkpoint;
-    use crate::note::{Cosignature, SigningKey, cosignature_message};
-    use base64::Engine as _;
+    use crate::note::SigningKey;
 
     fn key(name: &str, seed: u8) -> SigningKey {
         SigningKey::from_seed(name, &[seed; 32]).unwrap()
-    }
-
-    /// A cosignature/v1 line by `witness` at `timestamp`, made here from
-    /// the format (the witness side has its own signer).
-    fn cosignature_line(witness: &SigningKey, text: &str, timestamp: u64) -> String {
-        let cosigner = witness.verifier_key().to_cosignature_key();
-        let message = cosignature_message(timestamp, text);
-        let plain = witness.sign_note(&message).unwrap();
-        let signature = Note::parse(&plain).unwrap().signatures[0].bytes().unwrap();
-        let mut blob = cosigner.key_id().0.to_be_bytes().to_vec();
-        blob.extend(timestamp.to_be_bytes());
-        blob.extend(signature);
-        assert_eq!(blob.len(), Cosignature::ENCODED_LEN);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(blob);
-        format!("— {} {encoded}\n", cosigner.name())
     }
 
     fn checkpoint(log: &SigningKey) -> (String, String) {
@@ -168,7 +128,7 @@ mod tests {
             "{signed}— {} {}\n{}",
             plain_line.name,
             plain_line.base64,
-            cosignature_line(&cosigner, &text, 1_700_000_000)
+            cosigner.cosign(&text, 1_700_000_000).unwrap()
         );
         let note = Note::parse(note).unwrap();
         let witnesses = [
@@ -202,8 +162,7 @@ mod tests {
         let log = key("log.example", 1);
         let (text, signed) = checkpoint(&log);
         let witness = key("w.example", 2);
-        let note =
-            Note::parse(format!("{signed}{}", cosignature_line(&witness, &text, 9))).unwrap();
+        let note = Note::parse(format!("{signed}{}", witness.cosign(&text, 9).unwrap())).unwrap();
         assert_eq!(
             witness_signature(&note, &witness.verifier_key()),
             WitnessSignature::Missing
@@ -213,18 +172,21 @@ mod tests {
     #[test]
     fn a_cosignature_of_another_checkpoint_is_invalid() {
         let log = key("log.example", 1);
-        let (text, _) = checkpoint(&log);
+        let (text, signed) = checkpoint(&log);
         let witness = key("w.example", 2);
-        let line = cosignature_line(&witness, &text, 9);
-        let other = Checkpoint::new(log.name(), 6, crate::Hash([7; 32])).to_text();
-        let cosigner = witness.verifier_key().to_cosignature_key();
-        let (found, signature) = read_witness_answer(&other, &line, &cosigner).unwrap();
-        assert_eq!(found, line.trim_end());
-        assert!(
-            matches!(signature, WitnessSignature::Invalid(_)),
-            "{signature:?}"
+        let cosigner = witness.cosignature_verifier_key();
+        let line = witness.cosign(&text, 9).unwrap();
+        let note = Note::parse(format!("{signed}{line}")).unwrap();
+        assert_eq!(
+            witness_signature(&note, &cosigner),
+            WitnessSignature::Valid { signed_at: Some(9) }
         );
-        let (_, signature) = read_witness_answer(&text, &line, &cosigner).unwrap();
-        assert_eq!(signature, WitnessSignature::Valid { signed_at: Some(9) });
+        let other = Checkpoint::new(log.name(), 6, crate::Hash([7; 32]));
+        let other_signed = other.sign(&log).unwrap();
+        let note = Note::parse(format!("{other_signed}{line}")).unwrap();
+        assert!(matches!(
+            witness_signature(&note, &cosigner),
+            WitnessSignature::Invalid(_)
+        ));
     }
 }

@@ -261,16 +261,26 @@ pub fn verify_cosignature_response(
     body: &str,
     key: &VerifierKey,
 ) -> Result<Signature, CosignatureResponseError> {
-    let named = || format!("{}+{}", key.name(), key.key_id());
     let signatures = Signature::parse_lines(body).map_err(CosignatureResponseError::Malformed)?;
+    verified_signature(checkpoint_text, &signatures, key).cloned()
+}
+
+/// The first of `signatures` by `key` (its name and key id), verified over
+/// `text`, as a verifier reads one witness's signature on a note.
+pub fn verified_signature<'s>(
+    text: &str,
+    signatures: &'s [Signature],
+    key: &VerifierKey,
+) -> Result<&'s Signature, CosignatureResponseError> {
+    let named = || format!("{}+{}", key.name(), key.key_id());
     let signature = signatures
-        .into_iter()
+        .iter()
         .find(|s| s.name == key.name() && s.key_id == key.key_id())
         .ok_or_else(|| CosignatureResponseError::Missing(named()))?;
     let bytes = signature
         .bytes()
         .map_err(CosignatureResponseError::Malformed)?;
-    if !key.verify(checkpoint_text, &bytes) {
+    if !key.verify(text, &bytes) {
         return Err(CosignatureResponseError::Invalid(named()));
     }
     Ok(signature)

@@ -7,7 +7,6 @@ use lucent_core::note::{
     Cosignature, KeyId, KeyType, Note, NoteError, Signature, SigningKey, VerifierKey,
     cosignature_message, key_id,
 };
-use lucent_core::quorum::{WitnessSignature, check_quorum, read_witness_answer};
 use serde_json::{Value, json};
 
 use common::{array_of, str_of};
@@ -462,29 +461,4 @@ fn cosignature_keys() {
         }
     }
     assert_eq!(keys.len(), 2);
-}
-
-/// A witness's answer is read one witness at a time, as `lucent serve`
-/// reads add-checkpoint answers and `verify --witness` reads checkpoints:
-/// the real witnesses' lines verify, with their timestamps, and not on a
-/// tampered checkpoint.
-#[test]
-fn witness_answers_of_the_vectors_are_read_as_their_witnesses_signed_them() {
-    let vectors = common::load("note/cosignature.json");
-    for case in array_of(&vectors, "verified_vectors") {
-        let key = VerifierKey::parse(str_of(case, "cosigner_vkey")).unwrap();
-        let text = str_of(case, "checkpoint_text");
-        let line = str_of(case, "signature_line");
-        let (found, signature) = read_witness_answer(text, line, &key).unwrap();
-        assert_eq!(format!("{found}\n"), line);
-        let signed_at = case["timestamp"].as_u64();
-        assert_eq!(signature, WitnessSignature::Valid { signed_at });
-        let note = Note::parse(str_of(case, "signed_note")).unwrap();
-        assert_eq!(check_quorum(&note, std::slice::from_ref(&key), 1), Ok(1));
-        for tampered in array_of(case, "tampered") {
-            let tampered_text = str_of(tampered, "checkpoint_text");
-            let (_, signature) = read_witness_answer(tampered_text, line, &key).unwrap();
-            assert!(matches!(signature, WitnessSignature::Invalid(_)));
-        }
-    }
 }

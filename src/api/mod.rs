@@ -43,22 +43,26 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
 /// the server send more than a bounded amount (SPEC section 7). Published
 /// as `x-max-answer-bytes` in the OpenAPI description. An entry is at most
 /// about 420 bytes (three 20-digit version numbers, a 20-byte pre-release,
-/// three 16-digit counts).
+/// three 16-digit counts). A root carries at most 8 cosignatures
+/// (`cosigning::MAX_WITNESSES`), each under 400 bytes: a signature line in
+/// its checkpoint (a name of at most 64 bytes and 104 of base64) and its
+/// fields beside it.
 const MAX_ANSWER_BYTES: &[(&str, u64)] = &[
     ("health", 16),
     ("getLog", 4 << 10),
-    ("getCheckpoint", 4 << 10),
-    ("getLatestRoot", 4 << 10),
-    ("getRootOfDay", 4 << 10),
-    // 1 000 roots or entries a page.
-    ("listRoots", 1 << 20),
+    ("getCheckpoint", 8 << 10),
+    ("getLatestRoot", 8 << 10),
+    ("getRootOfDay", 8 << 10),
+    // 1 000 roots a page, each under 4 KiB with its cosignatures.
+    ("listRoots", 4 << 20),
+    // 1 000 entries a page.
     ("listEntries", 1 << 20),
     ("listDeploymentEntries", 1 << 20),
     ("getEntry", 4 << 10),
     // At most 64 hashes; a receipt holds them twice, with an entry and a checkpoint.
     ("getInclusionProof", 8 << 10),
     ("getConsistencyProof", 8 << 10),
-    ("getReceipt", 16 << 10),
+    ("getReceipt", 24 << 10),
     // A line a day since the log began (about 40 bytes), and at most 100 versions.
     ("getStats", 1 << 20),
     ("getHashTile", 8 << 10),

@@ -5,5 +5,6 @@
 
 pub mod http;
 pub mod progress;
+pub mod quorum;
 pub mod submit;
 pub mod verify;

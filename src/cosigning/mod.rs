@@ -10,13 +10,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lucent_core::note::VerifierKey;
-use lucent_core::quorum::WitnessSignature;
 use tokio::sync::watch;
 
 use crate::published::PublishedLog;
 use crate::sequencer::CosignatureSink;
 use crate::storage::{Cosignature, RootRow};
 use request::{AskError, ask};
+
+/// Witnesses a log may ask, at most, and the longest name each may have:
+/// each root is served with their cosignatures, and the answers' bounds
+/// (`x-max-answer-bytes`) count them.
+pub const MAX_WITNESSES: usize = 8;
+pub const MAX_WITNESS_NAME: usize = 64;
 
 /// The first wait after a failed request; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -47,6 +52,12 @@ impl FromStr for Witness {
             .ok_or_else(|| WitnessParseError(format!("{text:?} has no =http(s)://")))?;
         let key = VerifierKey::parse(&text[..at])
             .map_err(|e| WitnessParseError(format!("{:?}: {e}", &text[..at])))?;
+        if key.name().len() > MAX_WITNESS_NAME {
+            return Err(WitnessParseError(format!(
+                "the key name {:?} is longer than {MAX_WITNESS_NAME} bytes",
+                key.name()
+            )));
+        }
         let url = text[at + 1..].trim_end_matches('/').to_owned();
         Ok(Witness { key, url })
     }
@@ -141,21 +152,18 @@ impl Follower {
             )
             .await;
             match asked {
-                Ok((line, WitnessSignature::Valid { signed_at })) => {
+                Ok(cosigned) => {
                     let cosignature = Cosignature {
                         period_end: root.period_end,
                         witness: self.witness.key.to_string(),
-                        line,
-                        signed_at: signed_at.map(|t| t as i64),
+                        line: cosigned.line,
+                        signed_at: cosigned.signed_at.map(|t| t as i64),
                     };
                     self.sink.store(cosignature).await.map_err(|_| Stopped)?;
                     self.witness_size = root.entries();
                     self.cosigned_end = Some(root.period_end);
                     tracing::info!(witness = name, size = root.size, "cosigned");
                     return Ok(());
-                }
-                Ok((_, refused)) => {
-                    tracing::warn!(witness = name, answer = ?refused, "the witness's answer holds no valid signature of the root");
                 }
                 Err(AskError::Conflict(size))
                     if size <= root.entries() && size != self.witness_size =>

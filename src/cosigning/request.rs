@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use lucent_core::note::Note;
-use lucent_core::quorum::{WitnessSignature, read_witness_answer};
+use lucent_core::quorum::signed_at;
+use lucent_core::witness::{
+    AddCheckpoint, TLOG_SIZE_CONTENT_TYPE, parse_tlog_size, verify_cosignature_response,
+};
 
 use super::Witness;
 use crate::outbound::{BodyError, read_bounded};
@@ -40,26 +43,31 @@ impl From<BodyError> for AskError {
     }
 }
 
+/// A witness's verified signature of a root.
+pub(super) struct Cosigned {
+    /// The signature line, without its newline.
+    pub line: String,
+    /// The time a tlog-cosignature signs; none for a plain note signature.
+    pub signed_at: Option<u64>,
+}
+
 /// Asks `witness` to cosign `root`, given that it last cosigned
-/// `witness_size`; returns its signature line and what it says.
+/// `witness_size`.
 pub(super) async fn ask(
     http: &reqwest::Client,
     witness: &Witness,
     log: &PublishedLog,
     root: &RootRow,
     witness_size: u64,
-) -> Result<(String, WitnessSignature), AskError> {
-    let proof = log.consistency_proof(witness_size, root.entries()).await?;
-    let mut body = format!("old {witness_size}\n");
-    for hash in proof {
-        body.push_str(&hash.to_base64());
-        body.push('\n');
-    }
-    body.push('\n');
-    body.push_str(&root.checkpoint);
+) -> Result<Cosigned, AskError> {
+    let request = AddCheckpoint {
+        old_size: witness_size,
+        proof: log.consistency_proof(witness_size, root.entries()).await?,
+        checkpoint: root.checkpoint.clone(),
+    };
     let response = http
         .post(format!("{}/add-checkpoint", witness.url))
-        .body(body)
+        .body(request.to_body())
         .send()
         .await
         .map_err(|e| AskError::Http(e.without_url().to_string()))?;
@@ -67,26 +75,32 @@ pub(super) async fn ask(
     let size_answer = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"text/x.tlog.size"));
+        .is_some_and(|t| t.as_bytes().starts_with(TLOG_SIZE_CONTENT_TYPE.as_bytes()));
     let answer = read_bounded(response, MAX_ANSWER_BYTES).await?;
-    let answer = String::from_utf8_lossy(&answer);
     match status {
         200 => {
             let text = Note::parse(&root.checkpoint)
                 .map_err(|e| AskError::Answer(format!("the log's own checkpoint: {e}")))?
                 .text;
-            read_witness_answer(&text, &answer, &witness.key)
-                .map_err(|e| AskError::Answer(e.to_string()))
+            let mut answer = String::from_utf8_lossy(&answer).into_owned();
+            // siglog's witness (0.1.0) ends its line without a newline.
+            if !answer.ends_with('\n') {
+                answer.push('\n');
+            }
+            let signature = verify_cosignature_response(&text, &answer, &witness.key)
+                .map_err(|e| AskError::Answer(e.to_string()))?;
+            Ok(Cosigned {
+                line: signature.to_line().trim_end_matches('\n').to_owned(),
+                signed_at: signed_at(&signature, &witness.key),
+            })
         }
-        409 if size_answer => {
-            let size = answer.trim_end_matches('\n').parse().map_err(|_| {
-                AskError::Answer(format!("a 409 whose size is not a number: {answer:?}"))
-            })?;
-            Err(AskError::Conflict(size))
-        }
+        409 if size_answer => match parse_tlog_size(&answer) {
+            Some(size) => Err(AskError::Conflict(size)),
+            None => Err(AskError::Answer("a 409 without a size".into())),
+        },
         _ => Err(AskError::Status {
             status,
-            body: answer.chars().take(200).collect(),
+            body: String::from_utf8_lossy(&answer).chars().take(200).collect(),
         }),
     }
 }

@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 use poem::handler;
 use poem::web::Data;
 
+use lucent_core::note::VerifierKey;
 use lucent_core::period::{Period, rfc3339};
 use lucent_core::record::{FIELDS, FieldDef, FieldScope, example_entry, example_report};
 
@@ -31,7 +32,20 @@ pub struct IndexPage {
     public_url: String,
     publish_period: Period,
     root: Option<RootView>,
+    witnesses: Vec<WitnessView>,
     latest: Vec<EntryBody>,
+}
+
+/// The witnesses the log asks for cosignatures (`serve --witness`).
+#[derive(Clone, Default)]
+pub struct WitnessKeys(pub Vec<VerifierKey>);
+
+/// A witness, as the page shows it.
+struct WitnessView {
+    name: String,
+    key: String,
+    /// The size of the latest root it cosigned.
+    cosigned_size: Option<i64>,
 }
 
 /// The latest signed root, as the page shows it.
@@ -80,6 +94,7 @@ impl IndexPage {
 pub async fn page(
     log: Data<&PublishedLog>,
     publish_period: Data<&Period>,
+    witness_keys: Data<&WitnessKeys>,
 ) -> poem::Result<IndexPage> {
     let info = log.info().await.map_err(ApiError::from)?;
     let root = log.latest_root().await.map_err(ApiError::from)?;
@@ -97,6 +112,21 @@ pub async fn page(
         .into_iter()
         .map(entry_body)
         .collect::<Result<Vec<_>, _>>()?;
+    let progress = log.witness_progress().await.map_err(ApiError::from)?;
+    let witnesses = witness_keys
+        .0
+        .0
+        .iter()
+        .map(|key| {
+            let text = key.to_string();
+            let cosigned_size = progress.iter().find(|p| p.witness == text).map(|p| p.size);
+            WitnessView {
+                name: key.name().to_owned(),
+                key: text,
+                cosigned_size,
+            }
+        })
+        .collect();
     Ok(IndexPage {
         fields: FIELDS,
         example_report: example_report(),
@@ -107,6 +137,7 @@ pub async fn page(
         verifier_key: info.verifier_key,
         publish_period: *publish_period.0,
         root: root.map(RootView::from),
+        witnesses,
         latest,
     })
 }

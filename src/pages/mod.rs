@@ -9,6 +9,8 @@ mod deployment;
 mod index;
 mod stats;
 
+pub use index::WitnessKeys;
+
 use poem::middleware::SetHeader;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
 

@@ -29,6 +29,7 @@ pub struct Parts {
     /// `None`: reports are not limited per address.
     pub rate_limiter: Option<Arc<RateLimiter>>,
     pub report_counts: Arc<ReportCounts>,
+    pub witnesses: pages::WitnessKeys,
 }
 
 /// The whole application.
@@ -63,6 +64,7 @@ pub fn app(parts: Parts, request_timeout: Duration) -> impl Endpoint<Output = Re
         .data(parts.sequencer)
         .data(parts.log)
         .data(parts.publish_period)
+        .data(parts.witnesses)
         .with(Cors::new())
         .around(move |next, request| with_timeout(next, request, request_timeout))
         .catch_all_error(problem::into_problem)

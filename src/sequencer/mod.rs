@@ -137,6 +137,7 @@ pub struct Sequencer {
     clock: Arc<dyn Clock>,
     key: Arc<SigningKey>,
     published_ends: watch::Receiver<i64>,
+    cosignatures_stored: watch::Receiver<u64>,
 }
 
 impl Sequencer {
@@ -194,6 +195,12 @@ impl Sequencer {
     /// with each new root, and the channel closes when the writer stops.
     pub fn published_ends(&self) -> watch::Receiver<i64> {
         self.published_ends.clone()
+    }
+
+    /// How many cosignatures the writer has stored since it started; it
+    /// changes with each one stored.
+    pub fn cosignatures_stored(&self) -> watch::Receiver<u64> {
+        self.cosignatures_stored.clone()
     }
 
     /// Waits until the writer has done everything queued before, including

@@ -88,6 +88,8 @@ pub struct Writer {
     pub(super) settled: Option<oneshot::Receiver<()>>,
     /// The end of the last period published, for whoever follows the roots.
     pub(super) last_published_end: watch::Sender<i64>,
+    /// Cosignatures stored since the start, for whoever follows them.
+    pub(super) cosignatures_stored: watch::Sender<u64>,
 }
 
 impl Writer {
@@ -121,6 +123,7 @@ impl Writer {
             unfinished_root,
             settled: None,
             last_published_end: watch::Sender::new(last_end),
+            cosignatures_stored: watch::Sender::new(0),
         };
         writer.count_day_totals().await?;
         writer.publish_due().await?;
@@ -129,6 +132,7 @@ impl Writer {
             clock: writer.config.clock.clone(),
             key: writer.config.key.clone(),
             published_ends: writer.last_published_end.subscribe(),
+            cosignatures_stored: writer.cosignatures_stored.subscribe(),
         };
         Ok((sequencer, tokio::spawn(writer.run(commands))))
     }
@@ -223,7 +227,12 @@ impl Writer {
     ) {
         let (cosignatures, replies): (Vec<_>, Vec<_>) = cosignatures.into_iter().unzip();
         let stored = match self.store.add_cosignatures(&cosignatures).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                let count = cosignatures.len() as u64;
+                self.cosignatures_stored
+                    .send_modify(|stored| *stored += count);
+                Ok(())
+            }
             Err(e) => {
                 tracing::error!(error = %e, "storing cosignatures failed");
                 self.reopen().await;

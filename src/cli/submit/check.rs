@@ -21,12 +21,15 @@ use super::roots::{
     root_of_day,
 };
 use crate::cli::http::{HttpError, LogClient, ReceiptAnswer, ServedRoot};
+use crate::cli::quorum::{QuorumFailure, WitnessQuorum};
 
 /// Why `lucent submit --check` did not verify the receipt.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     #[error("the record is not published yet; it will be after {publish_after}")]
     Pending { publish_after: String },
+    #[error("the receipt's root, by its witnesses: {0}")]
+    Witnesses(#[from] QuorumFailure),
     #[error(
         "the log signed a root for the period ending {period_end}, after the promised publication \
          ({publish_after}), but has no receipt for the record: it promised the record and did not \
@@ -141,7 +144,10 @@ impl fmt::Display for CheckReport {
 /// root (also as the offline tlog-proof), that root ends with an entry of
 /// the promise's day, it is the root of that day or consistent with it,
 /// and the latest root extends it.
-pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
+pub async fn check(
+    promise_file: &Path,
+    witnesses: &WitnessQuorum,
+) -> Result<CheckReport, CheckError> {
     let (promise, key) = load_promise(promise_file)?;
     let opened = open_answer(&promise.answer, &key)?;
     let client = LogClient::new(&promise.url)?;
@@ -158,6 +164,7 @@ pub async fn check(promise_file: &Path) -> Result<CheckReport, CheckError> {
         }
     };
     let checkpoint = verify_receipt(&receipt, &promise.answer.record, &key)?;
+    witnesses.check(&receipt.checkpoint)?;
     check_last_entry_day(&client, &checkpoint, day).await?;
     let day_root = root_of_day(&client, &key, day).await?;
     check_in_root_of_day(&client, receipt.index, &checkpoint, &day_root, day).await?;

@@ -18,6 +18,8 @@ pub enum VerifyError {
     Http(#[from] HttpError),
     #[error("the log serves the verifier key {served}, not the given {given}")]
     KeyMismatch { given: String, served: String },
+    #[error("the latest root's witnesses: {0}")]
+    Witnesses(String),
     #[error("root {position} ({day}): its checkpoint does not verify: {error}")]
     RootSignature {
         position: usize,

@@ -28,6 +28,7 @@ pub use report::{Growth, VerifyReport};
 
 use super::http::LogClient;
 use super::progress::Progress;
+use super::quorum::WitnessQuorum;
 use rebuild::Rebuild;
 use roots::{check_consistency, fetch_signed_roots};
 use state::{Remembered, check_growth, load_state, save_state};
@@ -45,6 +46,8 @@ pub struct VerifyOptions {
     pub key: VerifierKey,
     /// Monitor mode: the file that remembers the last verified root.
     pub state: Option<PathBuf>,
+    /// The witnesses whose signatures the latest root must carry.
+    pub witnesses: WitnessQuorum,
 }
 
 /// Audits the log at `options.url`; with `options.state`, also proves that
@@ -64,6 +67,10 @@ pub async fn verify(
     let Some(latest) = roots.last() else {
         return verify_empty(key, remembered);
     };
+    options
+        .witnesses
+        .check(&latest.checkpoint)
+        .map_err(|e| VerifyError::Witnesses(e.to_string()))?;
     if let Some(remembered) = remembered {
         check_growth(&client, remembered, latest).await?;
     }

@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use lucent_core::Hash;
 use lucent_core::checkpoint::open_checkpoint;
 use lucent_core::merkle::verify_consistency;
-use lucent_core::note::VerifierKey;
+use lucent_core::note::{Note, VerifierKey};
 use lucent_core::record::Day;
 
 use super::{CONCURRENCY, VerifyError};
@@ -24,8 +24,10 @@ pub(super) struct SignedRoot {
     pub(super) period_end: OffsetDateTime,
     pub(super) size: u64,
     pub(super) root: Hash,
-    /// The signed text, which the state file keeps as its proof.
+    /// The signed note, which the state file keeps as its proof.
     pub(super) checkpoint: String,
+    /// The note's text, without its signatures.
+    pub(super) text: String,
 }
 
 /// Every signed root, oldest first, and the latest checkpoint among them.
@@ -37,10 +39,15 @@ pub(super) async fn fetch_signed_roots(
     // is signed in between.
     let latest_checkpoint = client.checkpoint().await?;
     let roots = signed_roots(&client.roots().await?, key)?;
-    if let Some(text) = latest_checkpoint
-        && !roots.iter().any(|root| root.checkpoint == text)
-    {
-        return Err(VerifyError::CheckpointNotARoot);
+    // Compared by their signed text: witnesses' cosignatures may arrive
+    // between the two requests.
+    if let Some(note) = latest_checkpoint {
+        let text = Note::parse(&note)
+            .map_err(|_| VerifyError::CheckpointNotARoot)?
+            .text;
+        if !roots.iter().any(|root| root.text == text) {
+            return Err(VerifyError::CheckpointNotARoot);
+        }
     }
     Ok(roots)
 }
@@ -98,6 +105,7 @@ fn open_root(
         period_end,
         size: checkpoint.size,
         root: checkpoint.root,
+        text: checkpoint.to_text(),
         checkpoint: served.checkpoint.clone(),
     })
 }
