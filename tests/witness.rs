@@ -3,9 +3,11 @@
 //! witness's type 0x04 key, the state across restarts and SIGKILLs, and
 //! concurrent requests that must never both be cosigned.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 
 use lucent::clock::ManualClock;
@@ -580,24 +582,14 @@ fn spawn_witness(
     extra: &[&str],
     stderr: &Path,
 ) -> (Child, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lucent"))
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
+    let mut command = common::lucent_command(stderr, "info");
+    command
         .args(["witness", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .arg("--log")
         .arg(format!("{}={}", log.origin, log.key.verifier_key()))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(stderr)
-                .unwrap(),
-        )
-        .spawn()
-        .expect("the binary starts");
+        .args(extra);
+    let mut child = command.spawn().expect("the binary starts");
     let mut lines = BufReader::new(child.stdout.as_mut().unwrap()).lines();
     let mut line = || {
         lines

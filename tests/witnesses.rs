@@ -74,6 +74,20 @@ fn witness_at(key: VerifierKey, witness: &RunningWitness) -> Witness {
     format!("{key}=http://{}", witness.address).parse().unwrap()
 }
 
+/// `lucent witness` in `dir`/witness, and a new log in `dir`/log (on
+/// DAY1) that asks it; and the witness's key.
+async fn witnessed_log(dir: &Path) -> (RunningWitness, VerifierKey, TestServer) {
+    let witness = start_witness(&dir.join("witness")).await;
+    let key = witness.verifier_key.clone();
+    let log = start_log(
+        &dir.join("log"),
+        DAY1,
+        vec![witness_at(key.clone(), &witness)],
+    )
+    .await;
+    (witness, key, log)
+}
+
 /// Waits until the log has stored `count` cosignatures since it started.
 async fn cosignatures_stored(log: &TestServer, count: u64) {
     let mut stored = log.running().sequencer.cosignatures_stored();
@@ -93,14 +107,7 @@ async fn checkpoint(log: &TestServer) -> Note {
 #[tokio::test]
 async fn each_root_is_cosigned_and_served_with_its_cosignature() {
     let dir = tempfile::tempdir().unwrap();
-    let witness = start_witness(&dir.path().join("witness")).await;
-    let key = witness.verifier_key.clone();
-    let log = start_log(
-        &dir.path().join("log"),
-        DAY1,
-        vec![witness_at(key.clone(), &witness)],
-    )
-    .await;
+    let (witness, key, log) = witnessed_log(dir.path()).await;
     for tokens in 0..3 {
         assert_eq!(log.post(report(&nonce(), tokens)).await.0, 202);
     }
@@ -141,14 +148,7 @@ async fn each_root_is_cosigned_and_served_with_its_cosignature() {
 #[tokio::test]
 async fn a_receipt_carries_the_cosignatures_of_its_root() {
     let dir = tempfile::tempdir().unwrap();
-    let witness = start_witness(&dir.path().join("witness")).await;
-    let key = witness.verifier_key.clone();
-    let log = start_log(
-        &dir.path().join("log"),
-        DAY1,
-        vec![witness_at(key.clone(), &witness)],
-    )
-    .await;
+    let (witness, key, log) = witnessed_log(dir.path()).await;
     let (status, accepted) = log.post(report(&nonce(), 1)).await;
     assert_eq!(status, 202);
     log.set_time(DAY2).await;
@@ -238,14 +238,7 @@ async fn verify_and_check_demand_a_quorum_and_name_the_missing_witnesses() {
     use lucent::cli::verify::{VerifyError, VerifyOptions, verify};
 
     let dir = tempfile::tempdir().unwrap();
-    let witness = start_witness(&dir.path().join("witness")).await;
-    let key = witness.verifier_key.clone();
-    let log = start_log(
-        &dir.path().join("log"),
-        DAY1,
-        vec![witness_at(key.clone(), &witness)],
-    )
-    .await;
+    let (witness, key, log) = witnessed_log(dir.path()).await;
     let submitted = submit::submit(&SubmitOptions {
         url: log.base.clone(),
         report: ReportFields {

@@ -217,3 +217,44 @@ fn poem_service<E: Endpoint + 'static>(
         async move { Ok(endpoint.get_response(request).await.into()) }
     })
 }
+
+/// Calls `next`, then, if a `route` label is given, logs the method, that
+/// label, the status and the duration: never the client's address, a
+/// header, or the variable parts of a path, which the label leaves out.
+pub async fn call_logged<E: Endpoint>(
+    next: E,
+    request: Request,
+    route: Option<&str>,
+) -> poem::Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let response = next
+        .call(request)
+        .await
+        .map(poem::IntoResponse::into_response)
+        .unwrap_or_else(|e| e.into_response());
+    if let Some(route) = route {
+        tracing::info!(
+            %method,
+            route,
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+    }
+    response
+}
+/// Calls `next` with `request`, or gives `timed_out()` once `limit` has
+/// passed: a request that takes longer gets an answer (503) rather than
+/// holding its connection until the read timeout.
+pub async fn within_limit<E: Endpoint>(
+    limit: Duration,
+    next: E,
+    request: Request,
+    timed_out: fn() -> poem::Error,
+) -> poem::Result<poem::Response> {
+    match tokio::time::timeout(limit, next.call(request)).await {
+        Ok(result) => result.map(poem::IntoResponse::into_response),
+        Err(_) => Err(timed_out()),
+    }
+}

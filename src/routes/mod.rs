@@ -5,17 +5,18 @@
 mod report_counts;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use poem::endpoint::make_sync;
 use poem::middleware::{Compression, Cors};
 use poem::web::Html;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
+use poem::{Endpoint, EndpointExt, Request, Response, Route, get};
 
 pub use report_counts::ReportCounts;
 
 use crate::api::{self, Limit, RateLimiter};
 use crate::http::problem::{self, ApiError};
+use crate::listener::{call_logged, within_limit};
 use crate::pages;
 use crate::published::PublishedLog;
 use crate::sequencer::Sequencer;
@@ -66,21 +67,11 @@ pub fn app(parts: Parts, request_timeout: Duration) -> impl Endpoint<Output = Re
         .data(parts.publish_period)
         .data(parts.witnesses)
         .with(Cors::new())
-        .around(move |next, request| with_timeout(next, request, request_timeout))
+        .around(move |next, request| {
+            within_limit(request_timeout, next, request, || ApiError::TimedOut.into())
+        })
         .catch_all_error(problem::into_problem)
         .around(move |next, request| log_request(next, request, report_counts.clone()))
-}
-
-/// Answers 503 to a request that takes longer than `limit`.
-async fn with_timeout<E: Endpoint>(
-    next: E,
-    request: Request,
-    limit: Duration,
-) -> poem::Result<Response> {
-    match tokio::time::timeout(limit, next.call(request)).await {
-        Ok(result) => result.map(IntoResponse::into_response),
-        Err(_) => Err(ApiError::TimedOut.into()),
-    }
 }
 
 /// Logs method, route, status and duration: never the client's address,
@@ -91,28 +82,14 @@ async fn log_request<E: Endpoint>(
     request: Request,
     report_counts: Arc<ReportCounts>,
 ) -> poem::Result<Response> {
-    let started = Instant::now();
-    let method = request.method().clone();
     let path = request.uri().path();
-    let is_report = method == poem::http::Method::POST && path == "/v1/reports";
+    let is_report = request.method() == poem::http::Method::POST && path == "/v1/reports";
     // Labelled only if logged: reports are the hot path.
     let route = (!is_report).then(|| route_label(path));
-    let response = next
-        .call(request)
-        .await
-        .map(IntoResponse::into_response)
-        .unwrap_or_else(|e| e.into_response());
-    let Some(route) = route else {
+    let response = call_logged(next, request, route.as_deref()).await;
+    if is_report {
         report_counts.count(response.status().as_u16());
-        return Ok(response);
-    };
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    }
     Ok(response)
 }
 

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use poem::http::header::CONTENT_LENGTH;
 use poem::http::{Method, StatusCode};
@@ -18,6 +18,7 @@ use poem::{
 use lucent_core::witness::{AddCheckpoint, MAX_ADD_CHECKPOINT_BYTES, Refusal};
 
 use super::{Witness, WitnessError, text};
+use crate::listener::{call_logged, within_limit};
 
 /// The witness's application.
 pub fn app(witness: Arc<Witness>, request_timeout: Duration) -> impl Endpoint<Output = Response> {
@@ -27,7 +28,7 @@ pub fn app(witness: Arc<Witness>, request_timeout: Duration) -> impl Endpoint<Ou
         .at("/:origin_hash/checkpoint", get(latest_checkpoint))
         .at("/", get(index))
         .data(witness)
-        .around(move |next, request| with_timeout(next, request, request_timeout))
+        .around(move |next, request| within_limit(request_timeout, next, request, timed_out))
         .around(log_request)
 }
 
@@ -144,39 +145,18 @@ fn rfc3339(timestamp: u64) -> String {
         .unwrap_or_else(|| format!("{timestamp} (POSIX seconds)"))
 }
 
-/// Answers 503 to a request that takes longer than `limit`. A cosigning
-/// under way goes on to its end (its state file included) on its own
-/// thread, holding its log's lock; only its answer is lost.
-async fn with_timeout<E: Endpoint>(
-    next: E,
-    request: Request,
-    limit: Duration,
-) -> poem::Result<Response> {
-    match tokio::time::timeout(limit, next.call(request)).await {
-        Ok(result) => result.map(IntoResponse::into_response),
-        Err(_) => Ok(WitnessError::TimedOut.into_response()),
-    }
+/// The 503 of a request over the time limit. A cosigning under way goes
+/// on to its end (its state file included) on its own thread, holding its
+/// log's lock; only its answer is lost.
+fn timed_out() -> poem::Error {
+    poem::Error::from_response(WitnessError::TimedOut.into_response())
 }
 
 /// Logs method, route, status and duration: never the client's address,
 /// a header, or the origin hash of a path.
 async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = route_label(&method, request.uri().path());
-    let response = next
-        .call(request)
-        .await
-        .map(IntoResponse::into_response)
-        .unwrap_or_else(|e| e.into_response());
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    Ok(response)
+    let route = route_label(request.method(), request.uri().path());
+    Ok(call_logged(next, request, Some(route)).await)
 }
 
 fn route_label(method: &Method, path: &str) -> &'static str {

@@ -157,22 +157,12 @@ pub fn spawn_binary_logging(
     stderr: &Path,
     filter: &str,
 ) -> ChildServer {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lucent"))
-        .env("RUST_LOG", filter)
+    let mut command = lucent_command(stderr, filter);
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
-        .args(extra)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(stderr)
-                .unwrap(),
-        )
-        .spawn()
-        .expect("the binary starts");
+        .args(extra);
+    let mut child = command.spawn().expect("the binary starts");
     let mut first = String::new();
     BufReader::new(child.stdout.as_mut().unwrap())
         .read_line(&mut first)
@@ -187,6 +177,24 @@ pub fn spawn_binary_logging(
         base,
         stderr: stderr.to_owned(),
     }
+}
+
+/// The real binary, about to start: its stdout piped, its stderr appended
+/// to the file `stderr`, `RUST_LOG` set to `filter`.
+pub fn lucent_command(stderr: &Path, filter: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lucent"));
+    command
+        .env("RUST_LOG", filter)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(stderr)
+                .unwrap(),
+        );
+    command
 }
 
 /// A valid report body for a nonce.
