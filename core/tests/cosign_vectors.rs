@@ -129,3 +129,51 @@ fn a_real_witness_answer_verifies_with_its_cosigner_key() {
     }
     assert_eq!(cases.len(), 1);
 }
+
+/// The examples of the C2SP tlog-witness specification (`add-checkpoint`):
+/// its request body is read as written and written back byte for byte, and
+/// its response body is three signature lines of two witnesses, each a
+/// 76-byte cosignature. (The spec gives no public keys: framing only.)
+#[test]
+fn the_tlog_witness_examples_are_read_and_written_as_the_spec_shows_them() {
+    let request = "old 20852014\n\
+        PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n\
+        jrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=\n\
+        5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=\n\
+        /6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=\n\
+        \n\
+        example.com/behind-the-sofa\n\
+        20852163\n\
+        CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\
+        \n\
+        — example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n\
+        — example.com/behind-the-sofa opLqBQsREYCgu6xQkYQwJr9fo45a62DN9EdmHXnZdXNqlcVGlCum2Wks+49/V6267UEjw6QUXTS5Rovnzv++qbSzm9Q=\n";
+    let parsed = lucent_core::witness::AddCheckpoint::parse(request.as_bytes()).unwrap();
+    assert_eq!(parsed.old_size, 20852014);
+    assert_eq!(parsed.proof.len(), 4);
+    assert_eq!(
+        parsed.proof[0].to_base64(),
+        "PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw="
+    );
+    let note = Note::parse(&parsed.checkpoint).unwrap();
+    assert_eq!(note.signatures.len(), 2);
+    assert_eq!(parsed.to_body(), request);
+
+    let response = "— witness.example/w1 CMp+6LWBU0anHGH5aNDTJkH/gj79sG+T6+iP2ThYN5krrDJbR1HDnucjL39QsZTSvVjyQLrdk3DXDqI5G2HgLatVs0pWh6Up69HVOw==\n\
+        — witness.example/w1 I7rEps0pvK2UqkS2gSpVUDhrhVtQV9lgF6pRrWAvjJHjyWpW7VcE3SiOlVlbQNt64vWhO+DlkL0+UfzuOBMh9ChdMkP1vi/lCAsmlw==\n\
+        — witness.example/w2 AWui8Sk55XjYLOijihBjhqEH6nS1ndDymE0a+6idX7pLcnoB+dhnz0854aLZgrrKbYKA7nC3HNJhm/kWl7oJlqU3rXXvpysAdyP3wQ==\n";
+    let lines = lucent_core::note::Signature::parse_lines(response).unwrap();
+    let names: Vec<&str> = lines.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "witness.example/w1",
+            "witness.example/w1",
+            "witness.example/w2"
+        ]
+    );
+    for line in &lines {
+        assert_eq!(line.bytes().unwrap().len(), Cosignature::ENCODED_LEN - 4);
+        assert_eq!(line.to_line(), format!("— {} {}\n", line.name, line.base64));
+    }
+}
