@@ -228,6 +228,134 @@ async fn answers_that_do_not_verify_are_not_stored_and_publication_does_not_wait
     witness.shutdown().await;
 }
 
+/// What the stand-in witness does with a request.
+#[derive(Clone)]
+enum Behaviour {
+    /// Passes it to the real witness at this base URL.
+    Forward(String),
+    /// 200 with a body that holds no signature line.
+    Garbage,
+    /// Never answers.
+    Hang,
+    /// 409 with a size far ahead of any tree of the log.
+    Ahead,
+}
+
+/// A witness in front of which the test decides what happens.
+struct StandIn {
+    base: String,
+    behaviour: Arc<std::sync::Mutex<Behaviour>>,
+}
+
+impl StandIn {
+    async fn start(behaviour: Behaviour) -> StandIn {
+        use poem::{Body, Response, endpoint::make};
+        let behaviour = Arc::new(std::sync::Mutex::new(behaviour));
+        let current = behaviour.clone();
+        let app = make(move |request: poem::Request| {
+            let behaviour = current.lock().unwrap().clone();
+            async move {
+                match behaviour {
+                    Behaviour::Forward(base) => {
+                        let body = request.into_body().into_vec().await.unwrap();
+                        let answer = reqwest::Client::new()
+                            .post(format!("{base}/add-checkpoint"))
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap();
+                        let status = answer.status().as_u16();
+                        let content_type = answer.headers()["content-type"].clone();
+                        Response::builder()
+                            .status(poem::http::StatusCode::from_u16(status).unwrap())
+                            .content_type(content_type.to_str().unwrap())
+                            .body(Body::from(answer.bytes().await.unwrap().to_vec()))
+                    }
+                    Behaviour::Garbage => Response::builder().body("no signature here\n"),
+                    Behaviour::Hang => std::future::pending().await,
+                    Behaviour::Ahead => Response::builder()
+                        .status(poem::http::StatusCode::CONFLICT)
+                        .content_type("text/x.tlog.size")
+                        .body("1000000\n"),
+                }
+            }
+        });
+        let limits = lucent::listener::ConnectionLimits {
+            max_connections: 16,
+            max_connections_per_address: 0,
+            head_timeout: std::time::Duration::from_secs(60),
+            read_timeout: std::time::Duration::from_secs(60),
+            write_timeout: std::time::Duration::from_secs(60),
+        };
+        let listener = lucent::listener::HttpListener::bind("127.0.0.1:0", limits, Vec::new())
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr());
+        tokio::spawn(listener.serve(app, std::future::pending()));
+        StandIn { base, behaviour }
+    }
+
+    fn set(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().unwrap() = behaviour;
+    }
+
+    fn witness(&self, key: &VerifierKey) -> Witness {
+        format!("{key}={}", self.base).parse().unwrap()
+    }
+}
+
+/// A witness that answers garbage, then a 409 far ahead of the log, gets
+/// nothing stored; one that never answers holds nothing up; and once the
+/// first answers properly again, the log catches up with it.
+#[tokio::test]
+async fn witnesses_that_fail_hold_nothing_up_and_are_caught_up_when_they_answer() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let witness = start_witness(&dir.path().join("witness")).await;
+    let key = witness.verifier_key.clone();
+    let real = format!("http://{}", witness.address);
+    let flaky = StandIn::start(Behaviour::Garbage).await;
+    let silent = StandIn::start(Behaviour::Hang).await;
+    // The same witness reached twice: directly, and through the flaky one.
+    let other_key = SigningKey::from_seed("other.example", &[15; 32])
+        .unwrap()
+        .cosignature_verifier_key();
+    let witnesses = vec![flaky.witness(&key), silent.witness(&other_key)];
+    let log = start_log(&dir.path().join("log"), DAY1, witnesses).await;
+    assert_eq!(log.post(report(&nonce(), 1)).await.0, 202);
+    log.set_time(DAY2).await;
+    assert_eq!(checkpoint(&log).await.signatures.len(), 1);
+    flaky.set(Behaviour::Ahead);
+    assert_eq!(log.post(report(&nonce(), 2)).await.0, 202);
+    log.set_time(DAY3).await;
+    let note = checkpoint(&log).await;
+    assert_eq!(
+        note.signatures.len(),
+        1,
+        "nothing stored from garbage or a 409 ahead"
+    );
+    assert!(note.text.contains("\n2\n"), "{}", note.text);
+    assert_eq!(
+        log.running()
+            .sequencer
+            .cosignatures_stored()
+            .borrow()
+            .to_owned(),
+        0
+    );
+
+    flaky.set(Behaviour::Forward(real));
+    cosignatures_stored(&log, 1).await;
+    let note = checkpoint(&log).await;
+    assert_eq!(check_quorum(&note, std::slice::from_ref(&key), 1), Ok(1));
+    assert_eq!(
+        witness_signature(&note, &other_key),
+        WitnessSignature::Missing
+    );
+    log.stop().await;
+    witness.shutdown().await;
+}
+
 /// `verify` and `submit --check` demand a quorum of the witnesses they are
 /// given, and name each one whose signature is missing.
 #[tokio::test]

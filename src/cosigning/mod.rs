@@ -101,8 +101,14 @@ struct Follower {
     cosigned_end: Option<i64>,
 }
 
-/// The writer stopped: the task ends.
-struct Stopped;
+/// How asking for one root ended.
+enum Asked {
+    Cosigned,
+    /// A newer root was published meanwhile: ask for it instead.
+    Superseded,
+    /// The writer stopped: the task ends.
+    Stopped,
+}
 
 impl Follower {
     async fn run(mut self) {
@@ -117,10 +123,12 @@ impl Follower {
                     None
                 }
             };
-            if let Some(root) = latest.filter(|root| Some(root.period_end) > self.cosigned_end)
-                && self.cosign(&root).await.is_err()
-            {
-                return;
+            if let Some(root) = latest.filter(|root| Some(root.period_end) > self.cosigned_end) {
+                match self.cosign(&root).await {
+                    Asked::Cosigned => {}
+                    Asked::Superseded => continue,
+                    Asked::Stopped => return,
+                }
             }
             if self.published_ends.changed().await.is_err() {
                 return;
@@ -139,7 +147,7 @@ impl Follower {
     }
 
     /// Asks until the witness cosigns `root`, or a newer root supersedes it.
-    async fn cosign(&mut self, root: &RootRow) -> Result<(), Stopped> {
+    async fn cosign(&mut self, root: &RootRow) -> Asked {
         let name = self.witness.key.name().to_owned();
         let mut backoff = FIRST_BACKOFF;
         loop {
@@ -159,11 +167,13 @@ impl Follower {
                         line: cosigned.line,
                         signed_at: cosigned.signed_at.map(|t| t as i64),
                     };
-                    self.sink.store(cosignature).await.map_err(|_| Stopped)?;
+                    if self.sink.store(cosignature).await.is_err() {
+                        return Asked::Stopped;
+                    }
                     self.witness_size = root.entries();
                     self.cosigned_end = Some(root.period_end);
                     tracing::info!(witness = name, size = root.size, "cosigned");
-                    return Ok(());
+                    return Asked::Cosigned;
                 }
                 Err(AskError::Conflict(size))
                     if size <= root.entries() && size != self.witness_size =>
@@ -180,8 +190,10 @@ impl Follower {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 changed = self.published_ends.changed() => {
-                    // A newer root supersedes this request.
-                    return changed.map_err(|_| Stopped);
+                    return match changed {
+                        Ok(()) => Asked::Superseded,
+                        Err(_) => Asked::Stopped,
+                    };
                 }
             }
         }
