@@ -451,8 +451,8 @@ async fn an_independent_witness_cosigns_and_verify_accepts_it() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
-    let stdout = BufReader::new(siglog.stdout.take().unwrap());
-    for line in stdout.lines() {
+    let mut stdout = BufReader::new(siglog.stdout.take().unwrap()).lines();
+    for line in stdout.by_ref() {
         if line
             .expect("siglog's witness starts")
             .contains("listening on")
@@ -460,6 +460,8 @@ async fn an_independent_witness_cosigns_and_verify_accepts_it() {
             break;
         }
     }
+    // Read on, so that its log lines never fill the pipe and stall it.
+    std::thread::spawn(move || stdout.for_each(drop));
 
     let plain_key = key.verifier_key();
     let witness: Witness = format!("{plain_key}=http://{address}").parse().unwrap();
