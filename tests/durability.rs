@@ -101,6 +101,7 @@ async fn every_acknowledged_report_survives_sigkill() {
 
 #[tokio::test]
 async fn no_address_and_no_nonce_is_stored_or_logged() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
     let data = dir.path().join("data");

@@ -127,6 +127,7 @@ async fn the_index_follows_the_field_table() {
 /// database independently, and nothing else.
 #[tokio::test]
 async fn the_index_shows_this_servers_database() {
+    sqlite_only!();
     let (server, dir, _) = published_log().await;
     let index = page(&server, "/").await;
     let mut db = sqlx::sqlite::SqliteConnectOptions::new()

@@ -225,6 +225,7 @@ async fn three_days_of_roots_receipts_and_the_chain() {
 /// order: a publication empties it before the writer takes anything else.
 #[tokio::test]
 async fn a_publication_leaves_an_empty_write_ahead_log() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(datetime!(2026-11-24 06:00:00 UTC));
     let server = TestServer::start(config(dir.path(), ORIGIN, Period::DAY), clock).await;
@@ -246,6 +247,7 @@ async fn a_publication_leaves_an_empty_write_ahead_log() {
 /// are readable by their owner only.
 #[tokio::test]
 async fn after_a_publication_no_byte_of_the_files_holds_a_pending_record() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(datetime!(2026-11-24 06:00:00 UTC));
     let server = TestServer::start(config(dir.path(), ORIGIN, Period::DAY), clock).await;

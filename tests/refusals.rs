@@ -99,6 +99,7 @@ async fn a_directory_with_other_files_is_not_made_a_log() {
 
 #[tokio::test]
 async fn a_missing_key_or_database_is_refused() {
+    sqlite_only!();
     let dir = used_log().await;
     let key = std::fs::read(dir.path().join("log.key")).unwrap();
 
@@ -120,6 +121,7 @@ async fn a_missing_key_or_database_is_refused() {
 /// not copied): a new database under it would fork that log.
 #[tokio::test]
 async fn a_key_without_its_log_is_refused() {
+    sqlite_only!();
     let dir = used_log().await;
     let alone = tempfile::tempdir().unwrap();
     std::fs::copy(dir.path().join("log.key"), alone.path().join("log.key")).unwrap();
@@ -185,6 +187,7 @@ async fn a_new_log_key_starts_a_log_with_it() {
 
 #[tokio::test]
 async fn a_restored_backup_behind_the_signed_root_is_refused() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let backup = tempfile::tempdir().unwrap();
     run(
@@ -222,6 +225,7 @@ async fn a_restored_backup_behind_the_signed_root_is_refused() {
 /// pending records; otherwise the server stops before signing.
 #[tokio::test]
 async fn a_database_one_root_behind_is_finished_only_if_it_gives_the_same_root() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let before_close = tempfile::tempdir().unwrap();
     let server = TestServer::start(
@@ -277,6 +281,7 @@ async fn a_database_one_root_behind_is_finished_only_if_it_gives_the_same_root()
 
 #[tokio::test]
 async fn a_stored_tree_that_does_not_match_the_signed_root_is_refused() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     run(
         dir.path(),

@@ -28,26 +28,39 @@ async fn served_key(server: &TestServer) -> VerifierKey {
 
 /// Everything stored, as text, to show that a request changed nothing.
 async fn stored(dir: &tempfile::TempDir) -> Vec<String> {
+    let mut rows = Vec::new();
+    if let Some(url) = common::test_database(dir.path()) {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        for query in stored_queries(|column| format!("encode({column}, 'hex')")) {
+            rows.extend(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query)).fetch_all(&pool).await.unwrap());
+        }
+        pool.close().await;
+        return rows;
+    }
     let url = format!(
         "sqlite://{}?mode=ro",
         dir.path().join("lucent.db").display()
     );
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let mut rows = Vec::new();
-    for query in [
-        "SELECT day || hex(deployment) || period_end || hex(record) FROM pending ORDER BY 1",
-        "SELECT idx || hex(entry) FROM entries ORDER BY idx",
-        "SELECT period_end || checkpoint FROM roots ORDER BY period_end",
-    ] {
-        rows.extend(
-            sqlx::query_scalar::<_, String>(query)
-                .fetch_all(&pool)
-                .await
-                .unwrap(),
-        );
+    for query in stored_queries(|column| format!("hex({column})")) {
+        rows.extend(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query)).fetch_all(&pool).await.unwrap());
     }
     pool.close().await;
     rows
+}
+
+/// The queries that read the pending records, entries and roots as text;
+/// `hex` writes a column's bytes as hex in the engine's SQL.
+fn stored_queries(hex: impl Fn(&str) -> String) -> [String; 3] {
+    [
+        format!(
+            "SELECT day || {} || period_end || {} FROM pending ORDER BY 1",
+            hex("deployment"),
+            hex("record")
+        ),
+        format!("SELECT idx || {} FROM entries ORDER BY idx", hex("entry")),
+        "SELECT period_end || checkpoint FROM roots ORDER BY period_end".to_owned(),
+    ]
 }
 
 #[tokio::test]
@@ -285,6 +298,7 @@ async fn the_rate_limit_answers_429_with_retry_after_and_spares_reads() {
 /// write again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_503() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path(), ORIGIN, Period::DAY);
     config.queue_capacity = 2;

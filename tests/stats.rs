@@ -243,6 +243,7 @@ async fn totals_beyond_64_bits_are_exact() {
 /// same stats.
 #[tokio::test]
 async fn day_totals_add_up_over_periods_and_are_filled_after_an_upgrade() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let hour = Period::from_seconds(3600).unwrap();
     let clock = ManualClock::new(datetime!(2026-11-20 06:00:00 UTC));

@@ -12,7 +12,7 @@ use lucent_core::period::{day_closed_by, instant};
 use lucent_core::record::{Day, ParseError, chain_records};
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
-use super::writer::{StartupError, Writer};
+use super::writer::{StartupError, Writer, check_last_root, load_tree};
 use crate::datadir::{SignedState, write_state};
 use crate::storage::DayTotals;
 use crate::storage::tiles::split_hashes;
@@ -26,6 +26,8 @@ const COUNT_CHUNK: u64 = 10_000;
 pub enum PublishError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("catching up with a root another server published: {0}")]
+    CatchUp(String),
     #[error("writing the state file: {0}")]
     State(#[from] crate::datadir::DataDirError),
     #[error(
@@ -46,6 +48,7 @@ impl From<PublishError> for StartupError {
         match e {
             PublishError::Storage(e) => StartupError::Storage(e),
             PublishError::State(e) => StartupError::DataDir(e),
+            PublishError::CatchUp(e) => StartupError::TreeMismatch(e),
             diverged @ PublishError::Diverged { .. } => {
                 StartupError::TreeMismatch(diverged.to_string())
             }
@@ -104,6 +107,27 @@ impl Writer {
     async fn publish(&mut self, period_end: i64) -> Result<(), PublishError> {
         let started = std::time::Instant::now();
         let mut tx = self.store.begin().await?;
+        // Under the publication lock: another server on the same database
+        // may have published since this writer last looked.
+        if let Some(latest) = tx.latest_root().await?
+            && latest.period_end > self.last_end
+        {
+            let (tree, last_leaf) = load_tree(&*self.read, latest.entries())
+                .await
+                .and_then(|(tree, last_leaf)| {
+                    check_last_root(&latest, &self.config.key.verifier_key(), &tree)?;
+                    Ok((tree, last_leaf))
+                })
+                .map_err(|e| PublishError::CatchUp(e.to_string()))?;
+            tracing::info!(size = latest.size, day = %latest.day, "another server published a root");
+            self.tree = tree;
+            self.last_leaf = last_leaf;
+            self.last_end = latest.period_end;
+            self.last_published_end.send_replace(latest.period_end);
+            if latest.period_end >= period_end {
+                return Ok(());
+            }
+        }
         let first_index = self.tree.size();
         let appended = Appended::after(self.tree.clone(), self.last_leaf);
         let appended = append_period(&mut *tx, period_end, appended).await?;

@@ -202,6 +202,10 @@ impl Writer {
                     self.reopen().await;
                     let error = match e {
                         StorageError::Full => SubmitError::StorageFull,
+                        // Another server closed the period first (its clock
+                        // ran ahead): the report is taken again in a moment,
+                        // for the next period.
+                        StorageError::PeriodClosed => SubmitError::Saturated,
                         _ => SubmitError::Failed,
                     };
                     vec![Err(error); replies.len()]
@@ -417,7 +421,10 @@ async fn open_log(
 
 /// The published tree of `size` entries from its tiles, and the leaf hash
 /// of its last entry, which must be entry `size − 1`.
-async fn load_tree(read: &dyn LogReader, size: u64) -> Result<(CompactRange, Hash), StartupError> {
+pub(super) async fn load_tree(
+    read: &dyn LogReader,
+    size: u64,
+) -> Result<(CompactRange, Hash), StartupError> {
     let tree = TileNodes::compute(read, |nodes| CompactRange::load(size, nodes))
         .await
         .map_err(|e| StartupError::TreeMismatch(e.to_string()))?;
@@ -441,7 +448,7 @@ async fn load_tree(read: &dyn LogReader, size: u64) -> Result<(CompactRange, Has
 }
 
 /// The last signed checkpoint verifies, and names the tree the tiles give.
-fn check_last_root(
+pub(super) fn check_last_root(
     root: &RootRow,
     verifier_key: &VerifierKey,
     tree: &CompactRange,

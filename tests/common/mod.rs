@@ -25,6 +25,48 @@ pub fn load(rel: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// The PostgreSQL server the suites run on instead of SQLite: an admin
+/// URL in `LUCENT_TEST_POSTGRES_URL` (`.ci/run` starts one and sets it).
+pub fn postgres_server() -> Option<String> {
+    std::env::var("LUCENT_TEST_POSTGRES_URL").ok()
+}
+
+/// Whether the suites run on PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_server().is_some()
+}
+
+/// Skips a test that is about the SQLite file itself (its bytes, its
+/// locks, its schema catalogue) when the suites run on PostgreSQL.
+#[macro_export]
+macro_rules! sqlite_only {
+    () => {
+        if common::on_postgres() {
+            eprintln!("about the SQLite file: not run on PostgreSQL");
+            return;
+        }
+    };
+}
+
+/// The database of the log in `dir`: on PostgreSQL, a database of its own
+/// named after `dir`, made if it does not exist yet (a test that restarts
+/// a server on `dir` finds its log again); on SQLite, none (the file in
+/// `dir`).
+pub fn test_database(dir: &Path) -> Option<String> {
+    let admin = postgres_server()?;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    let name = format!("lucent_{}", hex::encode(&digest[..8]));
+    let made = Command::new("psql")
+        .args([admin.as_str(), "-qAt", "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("psql runs");
+    let said = String::from_utf8_lossy(&made.stderr);
+    assert!(made.status.success() || said.contains("already exists"), "{said}");
+    let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
+    Some(format!("{server}/{name}"))
+}
+
 pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
     ServeConfig {
         listen: "127.0.0.1:0".into(),
@@ -43,6 +85,7 @@ pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
         },
         request_timeout: std::time::Duration::from_secs(8),
         witnesses: Vec::new(),
+        database_url: test_database(dir),
     }
 }
 
@@ -162,6 +205,9 @@ pub fn spawn_binary_logging(
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra);
+    if let Some(url) = test_database(data_dir) {
+        command.arg("--database-url").arg(url);
+    }
     let mut child = command.spawn().expect("the binary starts");
     let mut first = String::new();
     BufReader::new(child.stdout.as_mut().unwrap())
