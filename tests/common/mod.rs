@@ -43,6 +43,7 @@ pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
         },
         request_timeout: std::time::Duration::from_secs(8),
         witnesses: Vec::new(),
+        database_url: None,
     }
 }
 
