@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use lucent_core::Hash;
 use lucent_core::note::SigningKey;
 
-use crate::storage::DATABASE_FILE;
+use crate::storage::{DATABASE_FILE, Database};
 
 pub const KEY_FILE: &str = "log.key";
 /// The key of a log whose creation has not finished; see the module doc.
@@ -94,16 +94,26 @@ pub struct DataDir {
 
 impl DataDir {
     /// Opens the data directory at `path`, creating a new log with a new key
-    /// named `origin` if the directory is empty or absent.
+    /// named `origin` if the directory is empty or absent. `database` is
+    /// where the log's database is: a file of the directory is one of its
+    /// parts; a database elsewhere (PostgreSQL) is checked against the
+    /// state file by the writer, and must hold the log unless the log is
+    /// being created (`storage::open`).
     ///
     /// A log is created in the order `new-log.key`, database, state file,
     /// `log.key`, and the server accepts nothing before that. So a
     /// directory with `new-log.key` is a creation that was interrupted
     /// (nothing was ever signed under that key) and is finished; any
     /// missing part of a used directory is refused.
-    pub fn open_or_create(path: &Path, origin: &str) -> Result<DataDir, DataDirError> {
+    pub fn open_or_create(
+        path: &Path,
+        origin: &str,
+        database: &Database,
+    ) -> Result<DataDir, DataDirError> {
         create_dir(path)?;
         let has = |name: &str| path.join(name).exists();
+        let database_file = database.file().is_some_and(Path::exists);
+        let has_database = database_file || database.file().is_none();
         let missing = |missing| DataDirError::Missing {
             dir: path.to_owned(),
             missing,
@@ -122,10 +132,7 @@ impl DataDir {
                 created: true,
             });
         }
-        if ![KEY_FILE, STATE_FILE, DATABASE_FILE]
-            .iter()
-            .any(|name| has(name))
-        {
+        if !database_file && ![KEY_FILE, STATE_FILE].iter().any(|name| has(name)) {
             let key = SigningKey::generate(origin, &mut rand::rng()).map_err(|e| {
                 DataDirError::BadKey {
                     path: path.join(KEY_FILE),
@@ -137,7 +144,7 @@ impl DataDir {
         if !has(KEY_FILE) {
             return Err(missing("the signing key (log.key)"));
         }
-        match (has(DATABASE_FILE), has(STATE_FILE)) {
+        match (has_database, has(STATE_FILE)) {
             (false, false) => {
                 return Err(DataDirError::KeyWithoutLog {
                     dir: path.to_owned(),
@@ -361,7 +368,8 @@ mod tests {
     #[test]
     fn state_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let mut data = DataDir::open_or_create(dir.path(), "example.com/log").unwrap();
+        let database = Database::new(None, dir.path()).unwrap();
+        let mut data = DataDir::open_or_create(dir.path(), "example.com/log", &database).unwrap();
         assert!(data.created);
         fs::write(dir.path().join(DATABASE_FILE), b"").unwrap();
         data.finish_creation().unwrap();
@@ -371,10 +379,21 @@ mod tests {
             root: Hash([9; 32]),
         };
         write_state(dir.path(), Some(&state)).unwrap();
-        let again = DataDir::open_or_create(dir.path(), "example.com/log").unwrap();
+        let again = DataDir::open_or_create(dir.path(), "example.com/log", &database).unwrap();
         assert!(!again.created);
-        assert_eq!(again.state, Some(state));
+        assert_eq!(again.state, Some(state.clone()));
         assert_eq!(again.key.verifier_key(), data.key.verifier_key());
+        // A database elsewhere is no part of the directory: the key and
+        // the state file are the whole of it.
+        fs::remove_file(dir.path().join(DATABASE_FILE)).unwrap();
+        assert!(matches!(
+            DataDir::open_or_create(dir.path(), "example.com/log", &database),
+            Err(DataDirError::Missing { .. })
+        ));
+        let elsewhere = Database::parse("postgres://lucent@db.example/lucent").unwrap();
+        let shared = DataDir::open_or_create(dir.path(), "example.com/log", &elsewhere).unwrap();
+        assert!(!shared.created);
+        assert_eq!(shared.state, Some(state));
         let mode = fs::metadata(dir.path().join(KEY_FILE))
             .unwrap()
             .permissions();

@@ -23,7 +23,7 @@ use crate::pages::WitnessKeys;
 use crate::published::{PublishedLog, ReadError};
 use crate::routes::{self, Parts, ReportCounts};
 use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
-use crate::storage::LogReader;
+use crate::storage::{Database, LogReader};
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
@@ -42,6 +42,9 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// The witnesses asked to cosign each new root.
     pub witnesses: Vec<Witness>,
+    /// The log's database as a URL (`postgres://…`); `None` is the SQLite
+    /// file in the data directory.
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +157,8 @@ async fn start_writer(
     config: &ServeConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<(Sequencer, JoinHandle<()>, Arc<dyn LogReader>), ServeError> {
-    let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin)?;
+    let database = Database::new(config.database_url.as_deref(), &config.data_dir)?;
+    let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin, &database)?;
     if data_dir.key.name() != config.origin {
         return Err(ServeError::OriginMismatch {
             found: data_dir.key.name().to_owned(),
@@ -162,7 +166,7 @@ async fn start_writer(
         });
     }
     let key = Arc::new(data_dir.key.clone());
-    let (write, read) = crate::storage::open(&data_dir.database_path(), data_dir.created).await?;
+    let (write, read) = crate::storage::open(&database, data_dir.created).await?;
     data_dir.finish_creation()?;
     let writer_config = WriterConfig {
         clock,

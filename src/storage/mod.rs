@@ -2,16 +2,19 @@
 //! [`LogReader`] for the read side (the published log, the stats) and
 //! [`LogWriter`] with its [`WriteTx`] for the sequencer, the single writer.
 //! An engine is one module that implements them (`sqlite`, the file in the
-//! data directory); [`open`] is the only place that picks one. Nothing here
-//! decides what is valid or when to publish.
+//! data directory, the default; `postgres`, a database that several
+//! instances may share); [`open`] is the only place that picks one, from a
+//! [`Database`]. Nothing here decides what is valid or when to publish.
 
 mod day_totals;
+mod postgres;
 mod sqlite;
 pub mod tiles;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::ops::RangeInclusive;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -39,15 +42,27 @@ pub enum StorageError {
     OutOfRange(u64),
     #[error("the database file: {0}")]
     File(#[from] std::io::Error),
+    /// [`LogWriter::insert_pending`] was given records of a period whose
+    /// root is already signed (by another instance sharing the database).
+    #[error("the period ending {0} is already published; its records belong to a later one")]
+    PeriodClosed(i64),
+    #[error("--database-url: {0}")]
+    Url(String),
+    #[error(
+        "the database holds no lucent log, but the data directory says one was created (log.key); \
+         refusing to start. Point --database-url at the log's database, or restore it from your backup"
+    )]
+    NoLog,
 }
 
 impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> StorageError {
-        // SQLITE_FULL (13) means no room: retryable once space returns.
+        // No room: SQLITE_FULL (13), PostgreSQL's disk_full (53100).
+        // Retryable once space returns.
         let full = e
             .as_database_error()
             .and_then(|d| d.code())
-            .is_some_and(|code| code == "13");
+            .is_some_and(|code| code == "13" || code == "53100");
         if full {
             StorageError::Full
         } else {
@@ -247,14 +262,24 @@ pub struct Publication<'a> {
     pub root: &'a RootRow,
 }
 
-/// The write side, held by the sequencer alone.
+/// The write side, held by the sequencer alone: one per instance. Several
+/// instances may share one database (PostgreSQL): each stores the reports
+/// it accepts, and the publication lock ([`LogWriter::begin`]) lets one
+/// publish at a time.
 #[async_trait]
 pub trait LogWriter: Send + Sync {
     /// The log's identity, made from `new` if the database holds none yet.
     async fn open_log(&mut self, new: &LogInfo) -> Result<LogInfo>;
     /// Stores pending records of one day and period, skipping deployments
-    /// that already have one that day; returns the deployments stored.
-    /// Committed (durable) when it returns.
+    /// that already have one that day (in any period of it); returns the
+    /// deployments stored. Committed (durable) when it returns.
+    ///
+    /// Refuses the whole batch, storing nothing, with
+    /// [`StorageError::PeriodClosed`] when a root with a `period_end` at or
+    /// after this one's is already stored: another instance published the
+    /// period. The check and the insert are atomic with respect to a
+    /// publication ([`LogWriter::begin`]): a publication never misses a
+    /// record that an insert of its period committed.
     async fn insert_pending(
         &mut self,
         day: &str,
@@ -270,8 +295,15 @@ pub trait LogWriter: Send + Sync {
     /// Stores cosignatures of signed roots, replacing a witness's earlier
     /// one of the same root.
     async fn add_cosignatures(&mut self, cosignatures: &[Cosignature]) -> Result<()>;
-    /// A transaction that holds the write lock from its start. Dropped
-    /// without [`WriteTx::commit`], it rolls back.
+    /// A transaction that holds the write lock and the publication lock
+    /// from its start, so that one instance publishes at a time: another
+    /// one's `begin` waits until this transaction ends, and then sees what
+    /// it committed ([`WriteTx::latest_root`]); and no
+    /// [`LogWriter::insert_pending`] runs meanwhile. (SQLite: `BEGIN
+    /// IMMEDIATE`, one writer at all. PostgreSQL: an exclusive
+    /// transaction-level advisory lock, which each insert of pending
+    /// records takes shared.) Dropped without [`WriteTx::commit`], it rolls
+    /// back.
     async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>>;
     /// Answers once the database's own files hold the last publication
     /// and no longer the records it removed from pending; the writer goes
@@ -286,6 +318,10 @@ pub trait LogWriter: Send + Sync {
 /// A publication's transaction.
 #[async_trait]
 pub trait WriteTx: Send {
+    /// The latest root as this transaction sees it, which holds the
+    /// publication lock: whatever another instance published before is
+    /// committed and seen.
+    async fn latest_root(&mut self) -> Result<Option<RootRow>>;
     async fn tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>>;
     /// The next page of records whose periods end at or before
     /// `period_end`: the first in (day, deployment) order after `after`,
@@ -307,10 +343,64 @@ pub trait WriteTx: Send {
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
+/// Where the log's database is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file, by default [`DATABASE_FILE`] in the data directory.
+    File(PathBuf),
+    /// A PostgreSQL database, by its URL (`postgres://…`): several
+    /// instances of one log may share it.
+    Postgres(String),
+}
+
+impl Database {
+    /// The database a `--database-url` names, else the SQLite file in the
+    /// data directory.
+    pub fn new(url: Option<&str>, data_dir: &Path) -> Result<Database> {
+        match url {
+            Some(url) => Database::parse(url),
+            None => Ok(Database::File(data_dir.join(DATABASE_FILE))),
+        }
+    }
+
+    /// A database URL: `postgres://` or `postgresql://` (see libpq's
+    /// connection URIs). Errors never repeat the URL, which may hold a
+    /// password.
+    pub fn parse(url: &str) -> Result<Database> {
+        postgres::check_url(url)?;
+        Ok(Database::Postgres(url.to_owned()))
+    }
+
+    /// The database's file, for an engine that keeps the database in one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Database::File(path) => Some(path),
+            Database::Postgres(_) => None,
+        }
+    }
+}
+
+/// Without the URL, which may hold a password.
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::File(path) => f.debug_tuple("File").field(path).finish(),
+            Database::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
 /// Opens the log's database (and with `create`, makes it): the writer's
-/// side and the shared read side.
-pub async fn open(path: &Path, create: bool) -> Result<(Box<dyn LogWriter>, Arc<dyn LogReader>)> {
-    sqlite::open(path, create).await
+/// side and the shared read side. Without `create` the database must
+/// exist and (PostgreSQL) hold a log already.
+pub async fn open(
+    database: &Database,
+    create: bool,
+) -> Result<(Box<dyn LogWriter>, Arc<dyn LogReader>)> {
+    match database {
+        Database::File(path) => sqlite::open(path, create).await,
+        Database::Postgres(url) => postgres::open(url, create).await,
+    }
 }
 
 /// The first 8 bytes of a record hash: the key receipts are looked up by.

@@ -15,7 +15,7 @@ use super::sql_int;
 use crate::storage::day_totals::{DayTotals, DayTotalsRow};
 use crate::storage::{
     Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
-    Result, StorageError, WriteTx,
+    Result, RootRow, StorageError, WriteTx,
 };
 
 /// The one write connection.
@@ -75,6 +75,8 @@ impl LogWriter for SqliteWriter {
     /// One statement outside any transaction is its own transaction: when
     /// this returns, the rows are committed (synchronous=FULL). No BEGIN
     /// and COMMIT round trips to SQLite's thread, and no statement journal.
+    /// The check for a closed period before it needs no transaction either:
+    /// this connection is the only writer, and publishes on this task.
     async fn insert_pending(
         &mut self,
         day: &str,
@@ -83,6 +85,14 @@ impl LogWriter for SqliteWriter {
     ) -> Result<HashSet<[u8; 32]>> {
         if rows.is_empty() {
             return Ok(HashSet::new());
+        }
+        let closed: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM roots WHERE period_end >= ?)")
+                .bind(period_end)
+                .fetch_one(&mut self.conn)
+                .await?;
+        if closed {
+            return Err(StorageError::PeriodClosed(period_end));
         }
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO pending (day, deployment, period_end, record) ",
@@ -153,6 +163,8 @@ impl LogWriter for SqliteWriter {
         Ok(())
     }
 
+    /// `BEGIN IMMEDIATE` takes SQLite's write lock at once: that is the
+    /// publication lock, since one connection writes at all.
     async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>> {
         let tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         Ok(Box::new(SqliteTx { tx }))
@@ -233,6 +245,12 @@ impl SqliteTx<'_> {
 impl WriteTx for SqliteTx<'_> {
     async fn commit(self: Box<Self>) -> Result<()> {
         Ok(self.tx.commit().await?)
+    }
+
+    async fn latest_root(&mut self) -> Result<Option<RootRow>> {
+        Ok(sqlx::query_as(super::LATEST_ROOT)
+            .fetch_optional(&mut *self.tx)
+            .await?)
     }
 
     async fn add_day_totals(&mut self, days: &BTreeMap<Day, DayTotals>) -> Result<()> {
