@@ -322,6 +322,7 @@ async fn one_address_cannot_take_every_connection() {
 /// small tmpfs; mounting needs root, which CI has; skipped otherwise).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_answers_503_and_recovers() {
+    sqlite_only!();
     let mount = tempfile::tempdir().unwrap();
     let mounted = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=600k", "tmpfs"])

@@ -32,7 +32,12 @@ async fn stored(dir: &tempfile::TempDir) -> Vec<String> {
     if let Some(url) = common::test_database(dir.path()) {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
         for query in stored_queries(|column| format!("encode({column}, 'hex')")) {
-            rows.extend(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query)).fetch_all(&pool).await.unwrap());
+            rows.extend(
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap(),
+            );
         }
         pool.close().await;
         return rows;
@@ -43,7 +48,12 @@ async fn stored(dir: &tempfile::TempDir) -> Vec<String> {
     );
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     for query in stored_queries(|column| format!("hex({column})")) {
-        rows.extend(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query)).fetch_all(&pool).await.unwrap());
+        rows.extend(
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query))
+                .fetch_all(&pool)
+                .await
+                .unwrap(),
+        );
     }
     pool.close().await;
     rows

@@ -111,7 +111,12 @@ impl Writer {
         if let Some(root) = &last_root {
             check_last_root(root, &config.key.verifier_key(), &tree)?;
         }
-        let unfinished_root = check_state(&config, &last_root, size, last_end, &tree)?;
+        let unfinished_root = match check_state(&config, &last_root, size, last_end, &tree) {
+            // Another server sharing the database signed the later roots
+            // (the latest one verified above).
+            Err(StartupError::StateBehind { .. }) if store.shared() => None,
+            checked => checked?,
+        };
         let (queue, commands) = mpsc::channel(config.queue_capacity.max(1));
         let mut writer = Writer {
             store,
@@ -205,7 +210,7 @@ impl Writer {
                         // Another server closed the period first (its clock
                         // ran ahead): the report is taken again in a moment,
                         // for the next period.
-                        StorageError::PeriodClosed => SubmitError::Saturated,
+                        StorageError::PeriodClosed(_) => SubmitError::Saturated,
                         _ => SubmitError::Failed,
                     };
                     vec![Err(error); replies.len()]

@@ -305,6 +305,10 @@ pub trait LogWriter: Send + Sync {
     /// records takes shared.) Dropped without [`WriteTx::commit`], it rolls
     /// back.
     async fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>>;
+    /// Whether other servers may share this database, take reports and
+    /// sign roots in it: then a server's state file may be behind the
+    /// database (another signed since), which alone is no restored backup.
+    fn shared(&self) -> bool;
     /// Answers once the database's own files hold the last publication
     /// and no longer the records it removed from pending; the writer goes
     /// on meanwhile.

@@ -58,11 +58,19 @@ pub fn test_database(dir: &Path) -> Option<String> {
     let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
     let name = format!("lucent_{}", hex::encode(&digest[..8]));
     let made = Command::new("psql")
-        .args([admin.as_str(), "-qAt", "-c", &format!("CREATE DATABASE {name}")])
+        .args([
+            admin.as_str(),
+            "-qAt",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
         .output()
         .expect("psql runs");
     let said = String::from_utf8_lossy(&made.stderr);
-    assert!(made.status.success() || said.contains("already exists"), "{said}");
+    assert!(
+        made.status.success() || said.contains("already exists"),
+        "{said}"
+    );
     let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
     Some(format!("{server}/{name}"))
 }

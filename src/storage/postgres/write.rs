@@ -272,6 +272,10 @@ impl LogWriter for PgWriter {
         Ok(Box::new(PgTx { tx, partitions }))
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     /// Nothing to wait for: the dropped partitions are gone at the commit.
     fn settle(&self) -> oneshot::Receiver<()> {
         let (settled, receiver) = oneshot::channel();

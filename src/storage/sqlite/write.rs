@@ -170,6 +170,11 @@ impl LogWriter for SqliteWriter {
         Ok(Box::new(SqliteTx { tx }))
     }
 
+    /// The file in one server's data directory.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Has the write-ahead log copied into the database and emptied, on the
     /// checkpoint connection while the writer goes on.
     fn settle(&self) -> oneshot::Receiver<()> {

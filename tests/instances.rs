@@ -1,0 +1,110 @@
+//! Several servers on one PostgreSQL database (SPEC section 9): each takes
+//! reports and serves reads, exactly one publishes each period, the other
+//! finds its root and goes on from it, and each restarts although its state
+//! file is behind roots the other signed. Runs only when the suites run on
+//! PostgreSQL (`LUCENT_TEST_POSTGRES_URL`).
+
+mod common;
+
+use std::path::Path;
+
+use lucent::cli::progress::Progress;
+use lucent::cli::verify::{VerifyOptions, verify};
+use lucent::clock::ManualClock;
+use lucent_core::note::VerifierKey;
+use lucent_core::period::Period;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use common::{TestServer, config, nonce, report, test_database};
+
+const ORIGIN: &str = "shared.example";
+const DAY1: OffsetDateTime = datetime!(2026-12-01 10:00 UTC);
+const DAY2: OffsetDateTime = datetime!(2026-12-02 10:00 UTC);
+const DAY3: OffsetDateTime = datetime!(2026-12-03 10:00 UTC);
+
+/// A server of the log whose database belongs to `first`, on `dir`.
+async fn server(dir: &Path, first: &Path, now: OffsetDateTime) -> TestServer {
+    let mut config = config(dir, ORIGIN, Period::DAY);
+    config.database_url = test_database(first);
+    TestServer::start(config, ManualClock::new(now)).await
+}
+
+/// A copy of a server's data directory (the key and the state file), as an
+/// operator gives a second server.
+fn copy_data_dir(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for file in ["log.key", "signed-root"] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+}
+
+async fn latest(server: &TestServer) -> serde_json::Value {
+    let (status, root) = server.get_json("/v1/roots/latest").await;
+    assert_eq!(status, 200);
+    root
+}
+
+async fn post(server: &TestServer, count: u64) {
+    for tokens in 0..count {
+        assert_eq!(server.post(report(&nonce(), tokens)).await.0, 202);
+    }
+}
+
+#[tokio::test]
+async fn two_servers_share_one_log_and_publish_each_period_once() {
+    if !common::on_postgres() {
+        eprintln!("several servers share a PostgreSQL database only: skipped on SQLite");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("a"), dir.path().join("b"));
+    let a = server(&first, &first, DAY1).await;
+    copy_data_dir(&first, &second);
+    let b = server(&second, &first, DAY1).await;
+    post(&a, 3).await;
+    post(&b, 2).await;
+
+    // Both close day 1: one publishes it, the other finds its root.
+    a.set_time(DAY2).await;
+    b.set_time(DAY2).await;
+    let root = latest(&a).await;
+    assert_eq!(root["size"], 5);
+    assert_eq!(latest(&b).await, root);
+    let (_, roots) = b.get_json("/v1/roots").await;
+    assert_eq!(roots.as_array().unwrap().len(), 1, "{roots}");
+
+    // Day 2 is published by the other one, from the tree of day 1.
+    post(&b, 4).await;
+    post(&a, 1).await;
+    b.set_time(DAY3).await;
+    a.set_time(DAY3).await;
+    let root = latest(&b).await;
+    assert_eq!(root["size"], 10);
+    assert_eq!(latest(&a).await, root);
+
+    let key = VerifierKey::parse(
+        a.get_json("/v1/log").await.1["verifier_key"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let options = VerifyOptions {
+        url: a.base.clone(),
+        key,
+        state: None,
+        witnesses: Default::default(),
+    };
+    let report = verify(&options, &Progress::hidden()).await.unwrap();
+    assert_eq!((report.roots, report.size), (2, 10));
+
+    // The first server's state file records day 1 only: behind the
+    // database, which the other server's root explains.
+    a.stop().await;
+    let a = server(&first, &first, DAY3).await;
+    assert_eq!(latest(&a).await, root);
+    a.stop().await;
+    b.stop().await;
+}
