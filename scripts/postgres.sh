@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL server for the test suites (SPEC section 9), in a
 # temporary folder, no Docker: `scripts/postgres.sh start` installs
 # Debian's package if missing, starts a cluster and prints its admin URL;
+# `scripts/postgres.sh restart` restarts it (a fault test's doing);
 # `scripts/postgres.sh stop` stops it and removes the folder. PostgreSQL
 # refuses to run as root: as root, the cluster runs as `postgres`.
 set -euo pipefail
@@ -34,6 +35,9 @@ start)
         -o \"-k '$dir' -p $port -c listen_addresses=127.0.0.1 -c max_connections=300\" start" >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;
+restart)
+    as_owner "'$(bin_dir)/pg_ctl' -D '$dir/data' -m fast -w restart" >/dev/null
+    ;;
 stop)
     bin=$(bin_dir)
     if [ -n "$bin" ] && [ -f "$dir/data/postmaster.pid" ]; then
@@ -42,7 +46,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 start|restart|stop" >&2
     exit 2
     ;;
 esac

@@ -152,7 +152,7 @@ impl ReportsApi {
     ) -> Result<SubmitResponse, Problems<SubmitProblems>> {
         let promised = sequencer.submit(body.0).await.map_err(|e| match e {
             SubmitError::Saturated => ApiError::Saturated,
-            SubmitError::StorageFull => ApiError::StorageUnavailable,
+            SubmitError::StorageUnavailable => ApiError::StorageUnavailable,
             SubmitError::Failed => ApiError::Internal,
         })?;
         let kind = promised.outcome.kind;

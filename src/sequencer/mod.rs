@@ -84,8 +84,8 @@ impl Prepared {
 pub enum SubmitError {
     #[error("the write queue is full")]
     Saturated,
-    #[error("the database is full")]
-    StorageFull,
+    #[error("the database is full or out of reach")]
+    StorageUnavailable,
     #[error("the writer failed")]
     Failed,
 }

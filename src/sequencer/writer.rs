@@ -206,7 +206,9 @@ impl Writer {
                     tracing::error!(error = %e, "committing reports failed");
                     self.reopen().await;
                     let error = match e {
-                        StorageError::Full => SubmitError::StorageFull,
+                        StorageError::Full | StorageError::Unavailable(_) => {
+                            SubmitError::StorageUnavailable
+                        }
                         // Another server closed the period first (its clock
                         // ran ahead): the report is taken again in a moment,
                         // for the next period.

@@ -32,6 +32,10 @@ pub enum StorageError {
     Full,
     #[error("database: {0}")]
     Sqlx(sqlx::Error),
+    /// The database server cannot be reached, or is shutting down or
+    /// starting: retryable once it is back.
+    #[error("the database is out of reach: {0}")]
+    Unavailable(sqlx::Error),
     #[error("migrating the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the database holds invalid data: {0}")]
@@ -63,8 +67,19 @@ impl From<sqlx::Error> for StorageError {
             .as_database_error()
             .and_then(|d| d.code())
             .is_some_and(|code| code == "13" || code == "53100");
+        // PostgreSQL's connection exceptions (08…) and operator
+        // interventions (57P…: shut down, starting up).
+        let unreachable = matches!(
+            e,
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+        ) || e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"));
         if full {
             StorageError::Full
+        } else if unreachable {
+            StorageError::Unavailable(e)
         } else {
             StorageError::Sqlx(e)
         }
