@@ -108,3 +108,91 @@ async fn two_servers_share_one_log_and_publish_each_period_once() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The writer's connection cut in the middle of a publication (its backend
+/// terminated while it holds the publication lock): no part of the period
+/// is published, and the next attempt publishes it whole, reproducing the
+/// root the state file may already record.
+#[tokio::test]
+async fn a_connection_cut_mid_publication_publishes_nothing_half() {
+    if !common::on_postgres() {
+        eprintln!("a PostgreSQL connection cut: skipped on SQLite");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = server(dir.path(), dir.path(), DAY1).await;
+    let posts: Vec<_> = (0..8u64)
+        .map(|worker| {
+            let (client, base) = (log.client.clone(), log.base.clone());
+            tokio::spawn(async move {
+                for tokens in 0..500 {
+                    let answer = client
+                        .post(format!("{base}/v1/reports"))
+                        .header("content-type", "application/json")
+                        .body(report(&nonce(), worker * 1000 + tokens))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(answer.status(), 202);
+                }
+            })
+        })
+        .collect();
+    for post in posts {
+        post.await.unwrap();
+    }
+
+    // Watch for the publication lock and cut its holder's connection.
+    let url = test_database(dir.path()).unwrap();
+    let cutter = tokio::spawn(async move {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        loop {
+            let cut: Option<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks \
+                 WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+            if cut == Some(true) {
+                return;
+            }
+        }
+    });
+    let mut ends = log.running().sequencer.published_ends();
+    log.clock.set(DAY2);
+    tokio::time::timeout(std::time::Duration::from_secs(30), cutter)
+        .await
+        .expect("the publication took the lock within 30 s")
+        .unwrap();
+    let closed = ends.borrow().to_owned();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        ends.wait_for(|end| *end > closed),
+    )
+    .await
+    .expect("published again within 30 s")
+    .unwrap();
+
+    let root = latest(&log).await;
+    assert_eq!(root["size"], 4000);
+    let (_, roots) = log.get_json("/v1/roots").await;
+    assert_eq!(roots.as_array().unwrap().len(), 1, "{roots}");
+    let (_, page) = log.get_json("/v1/entries?start=3999&limit=2").await;
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1, "{page}");
+    let key = VerifierKey::parse(
+        log.get_json("/v1/log").await.1["verifier_key"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let options = VerifyOptions {
+        url: log.base.clone(),
+        key,
+        state: None,
+        witnesses: Default::default(),
+    };
+    verify(&options, &Progress::hidden()).await.unwrap();
+    log.stop().await;
+}
