@@ -286,8 +286,11 @@ pub trait LogWriter: Send + Sync {
     /// The log's identity, made from `new` if the database holds none yet.
     async fn open_log(&mut self, new: &LogInfo) -> Result<LogInfo>;
     /// Stores pending records of one day and period, skipping deployments
-    /// that already have one that day (in any period of it); returns the
-    /// deployments stored. Committed (durable) when it returns.
+    /// that already have a pending one that day (in any period of it; a
+    /// deployment twice in `rows` keeps its first); returns the
+    /// deployments stored. Committed (durable) when it returns. Records of
+    /// the day already published (a period shorter than a day) are the
+    /// caller's to look for, among the entries.
     ///
     /// Refuses the whole batch, storing nothing, with
     /// [`StorageError::PeriodClosed`] when a root with a `period_end` at or

@@ -169,7 +169,11 @@ async fn open_with(
     MIGRATOR.run(&mut write).await?;
     let read = PgPoolOptions::new()
         .max_connections(4)
-        .connect_with(options.clone())
+        .connect_with(
+            options
+                .clone()
+                .options([("default_transaction_read_only", "on")]),
+        )
         .await?;
     Ok((
         Box::new(PgWriter::new(write, options)),

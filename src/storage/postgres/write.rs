@@ -13,6 +13,16 @@
 //! or a shorter period's last one of the day). Shared holders insert into
 //! the same partition, where the unique key decides between them; so the
 //! daily period's inserts never wait for each other.
+//!
+//! What remains, with periods shorter than a day and several instances: a
+//! deployment's record of an earlier period of the day that another
+//! instance publishes between the sequencer's look at the day's entries and
+//! this insert is in neither place that either looked (no longer pending,
+//! not yet published when looked for), and a second record of the day is
+//! stored. Closing it needs the sequencer to look again, or the insert to
+//! search the day's entries; with the daily period it cannot happen (a
+//! day's records are all pending until the day is published, and then the
+//! day is closed).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
