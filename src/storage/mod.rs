@@ -6,6 +6,42 @@
 //! instances may share); [`open`] is the only place that picks one, from a
 //! [`Database`]. Nothing here decides what is valid or when to publish.
 
+// SQL both engines share (the macros before the engines, which use them).
+
+/// Entries of one epoch (2^20 entries) are indexed together: the indexes
+/// of migrations/0003_epoch_indexes.sql and of migrations-postgres/ begin
+/// with `idx >> 20`, and a query uses them only if it spells that
+/// expression alike, so every query takes the shift from here, as text to
+/// `concat!` into its SQL.
+macro_rules! epoch_shift {
+    () => {
+        "20"
+    };
+}
+
+/// The columns of a [`RootRow`], in its order.
+macro_rules! root_columns {
+    () => {
+        "period_end, day, size, root_hash, checkpoint"
+    };
+}
+
+/// The latest signed root.
+const LATEST_ROOT: &str = concat!(
+    "SELECT ",
+    root_columns!(),
+    " FROM roots ORDER BY period_end DESC LIMIT 1"
+);
+
+/// The log's identity.
+const LOG_INFO: &str = "SELECT origin, verifier_key, inception FROM log WHERE id = 1";
+
+/// See `epoch_shift!`.
+const EPOCH_SHIFT: u32 = {
+    let digits = epoch_shift!().as_bytes();
+    (digits[0] - b'0') as u32 * 10 + (digits[1] - b'0') as u32
+};
+
 mod day_totals;
 mod postgres;
 mod sqlite;

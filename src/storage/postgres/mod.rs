@@ -33,39 +33,6 @@
 //!   default, set explicitly): a commit is on disk before it returns. The
 //!   sequencer's batches are one insert each (group commit).
 
-/// Entries of one epoch (2^20 entries) are indexed together: the indexes
-/// of migrations-postgres/ begin with `(idx >> 20)`, and a query uses them
-/// only if it spells that expression alike, so every query takes the shift
-/// from here.
-macro_rules! epoch_shift {
-    () => {
-        "20"
-    };
-}
-
-/// See `epoch_shift!`.
-const EPOCH_SHIFT: u32 = {
-    let digits = epoch_shift!().as_bytes();
-    (digits[0] - b'0') as u32 * 10 + (digits[1] - b'0') as u32
-};
-
-/// The columns of a [`RootRow`](super::RootRow), in its order.
-macro_rules! root_columns {
-    () => {
-        "period_end, day, size, root_hash, checkpoint"
-    };
-}
-
-/// The latest signed root.
-const LATEST_ROOT: &str = concat!(
-    "SELECT ",
-    root_columns!(),
-    " FROM roots ORDER BY period_end DESC LIMIT 1"
-);
-
-/// The log's identity.
-const LOG_INFO: &str = "SELECT origin, verifier_key, inception FROM log WHERE id = 1";
-
 /// The advisory lock (`pg_advisory_xact_lock`, bigint key space) that a
 /// publication holds exclusively and an insert of pending records shared.
 const PUBLICATION_LOCK: i64 = 0x6c75_6365_6e74_0001;

@@ -35,7 +35,8 @@ use tokio::sync::oneshot;
 
 use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, Day, day_and_deployment};
 
-use super::{DAY_LOCK, EPOCH_SHIFT, PARTITION_LOCK, PUBLICATION_LOCK, sql_int};
+use super::{DAY_LOCK, PARTITION_LOCK, PUBLICATION_LOCK, sql_int};
+use crate::storage::EPOCH_SHIFT;
 use crate::storage::day_totals::{DayTotals, DayTotalsRow};
 use crate::storage::{
     Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
@@ -128,7 +129,7 @@ impl LogWriter for PgWriter {
     /// the log; the second one gets the first one's (and, if its key is
     /// another, is refused by the sequencer).
     async fn open_log(&mut self, new: &LogInfo) -> Result<LogInfo> {
-        let stored: Option<LogInfo> = sqlx::query_as(super::LOG_INFO)
+        let stored: Option<LogInfo> = sqlx::query_as(crate::storage::LOG_INFO)
             .fetch_optional(&mut self.conn)
             .await?;
         if let Some(stored) = stored {
@@ -143,7 +144,7 @@ impl LogWriter for PgWriter {
         .bind(new.inception)
         .execute(&mut self.conn)
         .await?;
-        Ok(sqlx::query_as(super::LOG_INFO)
+        Ok(sqlx::query_as(crate::storage::LOG_INFO)
             .fetch_one(&mut self.conn)
             .await?)
     }
@@ -364,7 +365,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     async fn latest_root(&mut self) -> Result<Option<RootRow>> {
-        Ok(sqlx::query_as(super::LATEST_ROOT)
+        Ok(sqlx::query_as(crate::storage::LATEST_ROOT)
             .fetch_optional(&mut *self.tx)
             .await?)
     }

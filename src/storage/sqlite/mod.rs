@@ -2,33 +2,6 @@
 //! connection the sequencer owns, a read-only pool for everything else, and
 //! the queries each side needs.
 
-/// Entries of one epoch (2^20 entries) are indexed together: the indexes
-/// of migrations/0003_epoch_indexes.sql begin with `idx >> 20`, and a query
-/// uses them only if it spells that expression alike, so every query takes
-/// the shift from here, as text to `concat!` into its SQL.
-macro_rules! epoch_shift {
-    () => {
-        "20"
-    };
-}
-
-/// The columns of a [`RootRow`], in its order.
-macro_rules! root_columns {
-    () => {
-        "period_end, day, size, root_hash, checkpoint"
-    };
-}
-
-/// The latest signed root.
-const LATEST_ROOT: &str = concat!(
-    "SELECT ",
-    root_columns!(),
-    " FROM roots ORDER BY period_end DESC LIMIT 1"
-);
-
-/// The log's identity.
-const LOG_INFO: &str = "SELECT origin, verifier_key, inception FROM log WHERE id = 1";
-
 mod checkpointer;
 mod read;
 mod write;

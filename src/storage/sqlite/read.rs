@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use lucent_core::record::Day;
 use sqlx::SqlitePool;
 
-use super::{LATEST_ROOT, LOG_INFO, sql_int};
+use super::sql_int;
 use crate::storage::day_totals::{DayTotals, DayTotalsRow};
 use crate::storage::{
     Cosignature, Entries, LogInfo, LogReader, Result, RootRow, Roots, SchemaTable, StoredEntry,
     WitnessProgress, record_key,
 };
+use crate::storage::{LATEST_ROOT, LOG_INFO};
 
 /// The read-only pool.
 #[derive(Clone)]

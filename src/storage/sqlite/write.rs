@@ -12,6 +12,7 @@ use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, Day, day_and_deployment};
 
 use super::checkpointer::Checkpointer;
 use super::sql_int;
+use crate::storage::EPOCH_SHIFT;
 use crate::storage::day_totals::{DayTotals, DayTotalsRow};
 use crate::storage::{
     Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
@@ -30,12 +31,6 @@ pub struct SqliteWriter {
 struct SqliteTx<'c> {
     tx: Transaction<'c, Sqlite>,
 }
-
-/// See `epoch_shift!`.
-const EPOCH_SHIFT: u32 = {
-    let digits = epoch_shift!().as_bytes();
-    (digits[0] - b'0') as u32 * 10 + (digits[1] - b'0') as u32
-};
 
 /// Records read from `pending` at once while publishing.
 const PAGE_RECORDS: i64 = 8192;
@@ -57,7 +52,7 @@ impl SqliteWriter {
 #[async_trait]
 impl LogWriter for SqliteWriter {
     async fn open_log(&mut self, new: &LogInfo) -> Result<LogInfo> {
-        let stored: Option<LogInfo> = sqlx::query_as(super::LOG_INFO)
+        let stored: Option<LogInfo> = sqlx::query_as(crate::storage::LOG_INFO)
             .fetch_optional(&mut self.conn)
             .await?;
         if let Some(stored) = stored {
@@ -253,7 +248,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     async fn latest_root(&mut self) -> Result<Option<RootRow>> {
-        Ok(sqlx::query_as(super::LATEST_ROOT)
+        Ok(sqlx::query_as(crate::storage::LATEST_ROOT)
             .fetch_optional(&mut *self.tx)
             .await?)
     }
