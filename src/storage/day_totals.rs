@@ -50,7 +50,30 @@ impl DayTotals {
 /// A `day_totals` row: day, reports, and the three sums in decimal.
 pub(super) type DayTotalsRow = (String, i64, String, String, String);
 
+/// What `day_totals` takes back for a day: reports, and the three sums in
+/// decimal.
+pub(super) type DayTotalsColumns = (i64, String, String, String);
+
 impl DayTotals {
+    /// `added` on top of the row `day_totals` holds for its day, if any, as
+    /// the columns to write back.
+    pub(super) fn summed(
+        stored: Option<DayTotalsRow>,
+        added: &DayTotals,
+    ) -> Result<DayTotalsColumns> {
+        let mut sum = match stored {
+            Some(row) => DayTotals::from_row(row)?.1,
+            None => DayTotals::default(),
+        };
+        sum.add(added);
+        Ok((
+            sum.reports as i64,
+            sum.totals.tokens_created.to_string(),
+            sum.totals.tokens_detokenized.to_string(),
+            sum.totals.grants_issued.to_string(),
+        ))
+    }
+
     pub(super) fn from_row(row: DayTotalsRow) -> Result<(Day, DayTotals)> {
         let (day, reports, created, detokenized, grants) = row;
         let corrupt = |what: &str| StorageError::Corrupt(format!("day_totals of {day}: {what}"));

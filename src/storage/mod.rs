@@ -331,7 +331,8 @@ pub trait LogWriter: Send + Sync {
     /// Refuses the whole batch, storing nothing, with
     /// [`StorageError::PeriodClosed`] when a root with a `period_end` at or
     /// after this one's is already stored: another instance published the
-    /// period. The check and the insert are atomic with respect to a
+    /// period (so only a [`LogWriter::shared`] engine ever answers it). The
+    /// check and the insert are atomic with respect to a
     /// publication ([`LogWriter::begin`]): a publication never misses a
     /// record that an insert of its period committed.
     async fn insert_pending(

@@ -380,11 +380,7 @@ impl WriteTx for PgTx<'_> {
             .bind(&day)
             .fetch_optional(&mut *self.tx)
             .await?;
-            let mut sum = match row {
-                Some(row) => DayTotals::from_row(row)?.1,
-                None => DayTotals::default(),
-            };
-            sum.add(added);
+            let (reports, created, detokenized, grants) = DayTotals::summed(row, added)?;
             sqlx::query(
                 "INSERT INTO day_totals \
                  (day, reports, tokens_created, tokens_detokenized, grants_issued) \
@@ -395,10 +391,10 @@ impl WriteTx for PgTx<'_> {
                  grants_issued = excluded.grants_issued",
             )
             .bind(&day)
-            .bind(sum.reports as i64)
-            .bind(sum.totals.tokens_created.to_string())
-            .bind(sum.totals.tokens_detokenized.to_string())
-            .bind(sum.totals.grants_issued.to_string())
+            .bind(reports)
+            .bind(created)
+            .bind(detokenized)
+            .bind(grants)
             .execute(&mut *self.tx)
             .await?;
         }

@@ -70,8 +70,11 @@ impl LogWriter for SqliteWriter {
     /// One statement outside any transaction is its own transaction: when
     /// this returns, the rows are committed (synchronous=FULL). No BEGIN
     /// and COMMIT round trips to SQLite's thread, and no statement journal.
-    /// The check for a closed period before it needs no transaction either:
-    /// this connection is the only writer, and publishes on this task.
+    /// Never [`StorageError::PeriodClosed`]: this database is not shared
+    /// (see [`LogWriter::shared`]), and its one writer closes a period
+    /// before it takes anything for a later one (`Writer::accept` takes the
+    /// period after the last closed one at the earliest), so no query on
+    /// the hot path looks for a closed period.
     async fn insert_pending(
         &mut self,
         day: &str,
@@ -80,14 +83,6 @@ impl LogWriter for SqliteWriter {
     ) -> Result<HashSet<[u8; 32]>> {
         if rows.is_empty() {
             return Ok(HashSet::new());
-        }
-        let closed: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM roots WHERE period_end >= ?)")
-                .bind(period_end)
-                .fetch_one(&mut self.conn)
-                .await?;
-        if closed {
-            return Err(StorageError::PeriodClosed(period_end));
         }
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO pending (day, deployment, period_end, record) ",
@@ -263,21 +258,17 @@ impl WriteTx for SqliteTx<'_> {
             .bind(&day)
             .fetch_optional(&mut *self.tx)
             .await?;
-            let mut sum = match row {
-                Some(row) => DayTotals::from_row(row)?.1,
-                None => DayTotals::default(),
-            };
-            sum.add(added);
+            let (reports, created, detokenized, grants) = DayTotals::summed(row, added)?;
             sqlx::query(
                 "INSERT OR REPLACE INTO day_totals \
                  (day, reports, tokens_created, tokens_detokenized, grants_issued) \
                  VALUES (?, ?, ?, ?, ?)",
             )
             .bind(&day)
-            .bind(sum.reports as i64)
-            .bind(sum.totals.tokens_created.to_string())
-            .bind(sum.totals.tokens_detokenized.to_string())
-            .bind(sum.totals.grants_issued.to_string())
+            .bind(reports)
+            .bind(created)
+            .bind(detokenized)
+            .bind(grants)
             .execute(&mut *self.tx)
             .await?;
         }
