@@ -26,37 +26,31 @@ async fn served_key(server: &TestServer) -> VerifierKey {
     VerifierKey::parse(log["verifier_key"].as_str().unwrap()).unwrap()
 }
 
-/// Everything stored, as text, to show that a request changed nothing.
-async fn stored(dir: &tempfile::TempDir) -> Vec<String> {
-    let mut rows = Vec::new();
-    if let Some(url) = common::test_database(dir.path()) {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        for query in stored_queries(|column| format!("encode({column}, 'hex')")) {
-            rows.extend(
-                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query))
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap(),
-            );
+/// Each query's rows, one text each, on a pool of either engine; then
+/// the pool is closed.
+macro_rules! read_texts {
+    ($pool:expr, $queries:expr) => {{
+        let pool = $pool;
+        let mut rows = Vec::new();
+        for query in $queries {
+            let query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query));
+            rows.extend(query.fetch_all(&pool).await.unwrap());
         }
         pool.close().await;
-        return rows;
+        rows
+    }};
+}
+
+/// Everything stored, as text, to show that a request changed nothing.
+async fn stored(dir: &tempfile::TempDir) -> Vec<String> {
+    if let Some(url) = common::test_database(dir.path()) {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        return read_texts!(pool, stored_queries(|c| format!("encode({c}, 'hex')")));
     }
-    let url = format!(
-        "sqlite://{}?mode=ro",
-        dir.path().join("lucent.db").display()
-    );
+    let file = dir.path().join("lucent.db");
+    let url = format!("sqlite://{}?mode=ro", file.display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    for query in stored_queries(|column| format!("hex({column})")) {
-        rows.extend(
-            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query))
-                .fetch_all(&pool)
-                .await
-                .unwrap(),
-        );
-    }
-    pool.close().await;
-    rows
+    read_texts!(pool, stored_queries(|c| format!("hex({c})")))
 }
 
 /// The queries that read the pending records, entries and roots as text;
