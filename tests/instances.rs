@@ -16,7 +16,7 @@ use lucent_core::period::Period;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use common::{TestServer, config, nonce, report, test_database};
+use common::{TestServer, config, copy_data_dir, nonce, report, test_database};
 
 const ORIGIN: &str = "shared.example";
 const DAY1: OffsetDateTime = datetime!(2026-12-01 10:00 UTC);
@@ -28,17 +28,6 @@ async fn server(dir: &Path, first: &Path, now: OffsetDateTime) -> TestServer {
     let mut config = config(dir, ORIGIN, Period::DAY);
     config.database_url = test_database(first);
     TestServer::start(config, ManualClock::new(now)).await
-}
-
-/// A copy of a server's data directory (the key and the state file), as an
-/// operator gives a second server.
-fn copy_data_dir(from: &Path, to: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir(to).unwrap();
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
-    for file in ["log.key", "signed-root"] {
-        std::fs::copy(from.join(file), to.join(file)).unwrap();
-    }
 }
 
 async fn latest(server: &TestServer) -> serde_json::Value {

@@ -16,7 +16,9 @@ use super::writer::{StartupError, Writer, check_last_root, load_tree};
 use crate::datadir::{SignedState, write_state};
 use crate::storage::DayTotals;
 use crate::storage::tiles::split_hashes;
-use crate::storage::{Publication, RootRow, StorageError, WriteTx, record_key, split_entries};
+use crate::storage::{
+    LogReader, Publication, RootRow, Roots, StorageError, WriteTx, record_key, split_entries,
+};
 
 /// Entries read at a time while filling `day_totals` after an upgrade.
 const COUNT_CHUNK: u64 = 10_000;
@@ -31,7 +33,7 @@ pub enum PublishError {
     #[error("writing the state file: {0}")]
     State(#[from] crate::datadir::DataDirError),
     #[error(
-        "publishing the period ending {period_end} gives root {computed} at size {size}, but the state file \
+        "the period ending {period_end} gets root {computed} at size {size}, but the state file \
          records root {recorded} at size {recorded_size}; refusing to sign a different history"
     )]
     Diverged {
@@ -106,6 +108,7 @@ impl Writer {
 
     async fn publish(&mut self, period_end: i64) -> Result<(), PublishError> {
         let started = std::time::Instant::now();
+        self.store.close_period(period_end).await?;
         let mut tx = self.store.begin().await?;
         // Under the publication lock: another server on the same database
         // may have published since this writer last looked.
@@ -119,6 +122,12 @@ impl Writer {
                     Ok((tree, last_leaf))
                 })
                 .map_err(|e| PublishError::CatchUp(e.to_string()))?;
+            if let Some(unfinished) = &self.unfinished_root
+                && unfinished.period_end <= latest.period_end
+            {
+                check_signed_root_stored(&*self.read, unfinished).await?;
+                self.unfinished_root = None;
+            }
             tracing::info!(size = latest.size, day = %latest.day, "another server published a root");
             self.tree = tree;
             self.last_leaf = last_leaf;
@@ -151,9 +160,12 @@ impl Writer {
             root,
         };
         let dir = self.config.data_dir.path().to_owned();
-        tokio::task::spawn_blocking(move || write_state(&dir, Some(&state)))
+        let written = state.clone();
+        tokio::task::spawn_blocking(move || write_state(&dir, Some(&written)))
             .await
             .expect("writing the state file does not panic")?;
+        // Signed: if the commit fails, the next attempt must sign it again.
+        self.unfinished_root = Some(state);
         tx.commit().await?;
         // Reports are taken again while the database settles (on SQLite,
         // the checkpoint connection empties the write-ahead log); a sync
@@ -231,6 +243,35 @@ fn check_unfinished_root(
             })
         }
         _ => Ok(()),
+    }
+}
+
+/// The root that this server signed (`signed`, from its state file) and
+/// another server, sharing the database, then stored for the same period
+/// is the same root: the period was closed to new records before it was
+/// signed ([`crate::storage::LogWriter::close_period`]).
+pub(super) async fn check_signed_root_stored(
+    read: &dyn LogReader,
+    signed: &SignedState,
+) -> Result<(), PublishError> {
+    let roots = read
+        .roots(Roots::Since {
+            first: day_closed_by(signed.period_end),
+            period_end: signed.period_end,
+        })
+        .await?;
+    let stored = roots.last().filter(|r| r.period_end == signed.period_end);
+    match stored {
+        Some(root) if root.entries() == signed.size && root.root_hash == signed.root.0 => Ok(()),
+        _ => Err(PublishError::Diverged {
+            period_end: signed.period_end,
+            computed: stored
+                .and_then(|r| Hash::from_slice(&r.root_hash))
+                .unwrap_or(Hash::ZERO),
+            size: stored.map_or(0, RootRow::entries),
+            recorded: signed.root,
+            recorded_size: signed.size,
+        }),
     }
 }
 

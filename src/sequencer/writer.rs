@@ -13,6 +13,7 @@ use lucent_core::period::{Period, day_of, instant};
 use lucent_core::record::{Day, Deployment, Entry, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::publish::check_signed_root_stored;
 use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError, WriteFailed};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
@@ -114,7 +115,12 @@ impl Writer {
         let unfinished_root = match check_state(&config, &last_root, size, last_end, &tree) {
             // Another server sharing the database signed the later roots
             // (the latest one verified above).
-            Err(StartupError::StateBehind { .. }) if store.shared() => None,
+            Err(StartupError::StateBehind { .. }) if store.shared() => {
+                if let Some(signed) = &config.data_dir.state {
+                    check_signed_root_stored(&*read, signed).await?;
+                }
+                None
+            }
             checked => checked?,
         };
         let (queue, commands) = mpsc::channel(config.queue_capacity.max(1));

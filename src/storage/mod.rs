@@ -329,12 +329,12 @@ pub trait LogWriter: Send + Sync {
     /// caller's to look for, among the entries.
     ///
     /// Refuses the whole batch, storing nothing, with
-    /// [`StorageError::PeriodClosed`] when a root with a `period_end` at or
-    /// after this one's is already stored: another instance published the
-    /// period (so only a [`LogWriter::shared`] engine ever answers it). The
-    /// check and the insert are atomic with respect to a
-    /// publication ([`LogWriter::begin`]): a publication never misses a
-    /// record that an insert of its period committed.
+    /// [`StorageError::PeriodClosed`] when the period is closed
+    /// ([`LogWriter::close_period`]): another instance began publishing it
+    /// (so only a [`LogWriter::shared`] engine ever answers it). The check
+    /// and the insert are atomic with respect to a publication
+    /// ([`LogWriter::begin`]): a publication never misses a record that an
+    /// insert of its period committed.
     async fn insert_pending(
         &mut self,
         day: &str,
@@ -350,6 +350,14 @@ pub trait LogWriter: Send + Sync {
     /// Stores cosignatures of signed roots, replacing a witness's earlier
     /// one of the same root.
     async fn add_cosignatures(&mut self, cosignatures: &[Cosignature]) -> Result<()>;
+    /// Closes the periods ending at or before `period_end` to new records,
+    /// durably, before their publication reads them: whoever publishes
+    /// the period, now or after this server dies mid-publication, reads
+    /// the same records and signs the same root. Nothing to do where one
+    /// writer is the only one to insert (SQLite).
+    async fn close_period(&mut self, _period_end: i64) -> Result<()> {
+        Ok(())
+    }
     /// A transaction that holds the write lock and the publication lock
     /// from its start, so that one instance publishes at a time: another
     /// one's `begin` waits until this transaction ends, and then sees what

@@ -75,6 +75,17 @@ pub fn test_database(dir: &Path) -> Option<String> {
     Some(format!("{server}/{name}"))
 }
 
+/// A copy of a server's data directory (the key and the state file), as an
+/// operator gives a second server of the log.
+pub fn copy_data_dir(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for file in ["log.key", "signed-root"] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+}
+
 pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
     ServeConfig {
         listen: "127.0.0.1:0".into(),
@@ -208,12 +219,24 @@ pub fn spawn_binary_logging(
     stderr: &Path,
     filter: &str,
 ) -> ChildServer {
+    spawn_server(data_dir, test_database(data_dir), extra, stderr, filter)
+}
+
+/// As [`spawn_binary_logging`], on the database at `database_url` (the
+/// SQLite file in `data_dir` if none).
+pub fn spawn_server(
+    data_dir: &Path,
+    database_url: Option<String>,
+    extra: &[&str],
+    stderr: &Path,
+    filter: &str,
+) -> ChildServer {
     let mut command = lucent_command(stderr, filter);
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra);
-    if let Some(url) = test_database(data_dir) {
+    if let Some(url) = database_url {
         command.arg("--database-url").arg(url);
     }
     let mut child = command.spawn().expect("the binary starts");
@@ -327,5 +350,158 @@ pub fn signed_promise(
             publish_after: publish_after.to_owned(),
             promise,
         },
+    }
+}
+
+/// Waits (polling the server at `base`) until the last period that
+/// `promises` name is published, then checks that every promised record is
+/// in the log exactly once and that `lucent verify` passes. Returns the
+/// log's size.
+pub async fn check_published(
+    client: &reqwest::Client,
+    base: &str,
+    promises: &[serde_json::Value],
+) -> u64 {
+    let last = promises
+        .iter()
+        .map(|p| p["publish_after"].as_str().unwrap().to_owned())
+        .max()
+        .unwrap();
+    let latest = loop {
+        let (_, root) = get_json(client, base, "/v1/roots/latest").await;
+        assert!(root.is_object(), "a JSON answer: {root}");
+        if root["period_end"]
+            .as_str()
+            .is_some_and(|end| end >= last.as_str())
+        {
+            break root;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let size = latest["size"].as_u64().unwrap();
+    let mut hashes = std::collections::HashSet::new();
+    let mut start = 0;
+    while start < size {
+        let (status, page) = get_json(
+            client,
+            base,
+            &format!("/v1/entries?start={start}&limit=1000"),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        for entry in page["entries"].as_array().unwrap() {
+            let parsed =
+                lucent_core::record::Entry::parse(entry["entry"].as_str().unwrap().as_bytes())
+                    .unwrap();
+            let record_hash = lucent_core::record::record_hash(&parsed.record.to_bytes()).to_hex();
+            assert!(hashes.insert(record_hash), "an entry is in the log twice");
+            start += 1;
+        }
+    }
+    for promise in promises {
+        assert!(
+            hashes.contains(promise["record_hash"].as_str().unwrap()),
+            "a promise was lost: {promise}"
+        );
+    }
+    // And the whole log passes the third-party audit.
+    let (status, log_info) = get_json(client, base, "/v1/log").await;
+    assert_eq!(status, 200, "{log_info}");
+    let key =
+        lucent_core::note::VerifierKey::parse(log_info["verifier_key"].as_str().unwrap()).unwrap();
+    let options = lucent::cli::verify::VerifyOptions {
+        url: base.to_owned(),
+        key,
+        state: None,
+        witnesses: Default::default(),
+    };
+    let report =
+        lucent::cli::verify::verify(&options, &lucent::cli::progress::Progress::hidden()).await;
+    assert!(report.is_ok(), "lucent verify failed: {:?}", report.err());
+    size
+}
+
+/// Reports sent without pause by concurrent senders to the servers in a
+/// watched list (`None` for one that is down), each sender to its own
+/// server of the list while it is up, else to another; the promises of
+/// every 202 kept. Any answer other than 202 or 503 fails the test.
+pub struct Load {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    senders: Vec<tokio::task::JoinHandle<()>>,
+    promises: Arc<tokio::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Load {
+    pub fn start(
+        senders: usize,
+        servers: tokio::sync::watch::Receiver<Vec<Option<String>>>,
+        client: &reqwest::Client,
+    ) -> Load {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let promises = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+        let senders = (0..senders)
+            .map(|sender| {
+                let (client, mut servers, promises, stop) = (
+                    client.clone(),
+                    servers.clone(),
+                    promises.clone(),
+                    stop.clone(),
+                );
+                tokio::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        let up = servers.borrow_and_update().clone();
+                        let base = up[sender % up.len()]
+                            .clone()
+                            .or_else(|| up.iter().flatten().next().cloned());
+                        let Some(base) = base else {
+                            // Every server is down: wait for one.
+                            let _ = servers.changed().await;
+                            continue;
+                        };
+                        let sent = client
+                            .post(format!("{base}/v1/reports"))
+                            .header("content-type", "application/json")
+                            .body(report(&nonce(), 1))
+                            .send()
+                            .await;
+                        let Ok(response) = sent else {
+                            // The server went down: wait for the list to say so.
+                            let _ = servers.changed().await;
+                            continue;
+                        };
+                        let status = response.status().as_u16();
+                        if let Ok(body) = response.json::<serde_json::Value>().await {
+                            assert!(
+                                status == 202 || status == 503,
+                                "unexpected {status}: {body}"
+                            );
+                            if status == 202 {
+                                promises.lock().await.push(body);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            senders,
+            promises,
+        }
+    }
+
+    /// How many promises the senders have so far.
+    pub async fn promised(&self) -> usize {
+        self.promises.lock().await.len()
+    }
+
+    /// Stops the senders (the list must change once more if any server is
+    /// down) and returns the promises.
+    pub async fn finish(self) -> Vec<serde_json::Value> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for sender in self.senders {
+            sender.await.unwrap();
+        }
+        self.promises.lock().await.clone()
     }
 }

@@ -90,8 +90,14 @@ fn options(url: &str) -> Result<PgConnectOptions> {
 }
 
 fn with_settings(options: PgConnectOptions) -> PgConnectOptions {
+    // The URL's `application_name` tells one server's connections from
+    // another's (in pg_stat_activity, pg_locks); "lucent" otherwise.
+    let name = options
+        .get_application_name()
+        .unwrap_or("lucent")
+        .to_owned();
     options
-        .application_name("lucent")
+        .application_name(&name)
         .options([
             // PostgreSQL's default, set so that no server or role setting
             // can turn it off: a commit is on disk (and, with synchronous

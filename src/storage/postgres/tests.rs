@@ -15,7 +15,8 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
 
 use crate::storage::{
-    Entries, LogReader, LogWriter, NewPending, Publication, RootRow, StorageError, StoredEntry,
+    Entries, LogInfo, LogReader, LogWriter, NewPending, Publication, RootRow, StorageError,
+    StoredEntry,
 };
 
 /// A database of its own for one test.
@@ -48,10 +49,18 @@ impl TestDb {
         })
     }
 
+    /// The database, with the log made if it holds none.
     async fn open(&self, create: bool) -> (Box<dyn LogWriter>, Arc<dyn LogReader>) {
-        super::open_with(self.options.clone(), create)
+        let (mut write, read) = super::open_with(self.options.clone(), create)
             .await
-            .unwrap()
+            .unwrap();
+        let log = LogInfo {
+            origin: "test.example".into(),
+            verifier_key: "test.example+00000000+AA".into(),
+            inception: 0,
+        };
+        write.open_log(&log).await.unwrap();
+        (write, read)
     }
 
     async fn connect(&self) -> PgConnection {
@@ -137,6 +146,7 @@ fn root(period_end: i64, size: i64) -> RootRow {
 /// publication would (without tiles), from leaf `first`; returns the
 /// records it read.
 async fn publish(writer: &mut dyn LogWriter, first: u64, period_end: i64) -> Vec<Vec<u8>> {
+    writer.close_period(period_end).await.unwrap();
     let mut tx = writer.begin().await.unwrap();
     let mut records = Vec::new();
     let mut after = None;
@@ -298,9 +308,10 @@ async fn publication_drops_its_periods_pending_table() {
     db.drop().await;
 }
 
-/// Records of a period whose root is stored are refused, and nothing of
-/// them is stored; one record per deployment and day holds across the
-/// day's periods.
+/// Records of a closed period are refused, from its closing (before its
+/// root is stored: a server that dies mid-publication leaves the period as
+/// it read it), and nothing of them is stored; one record per deployment
+/// and day holds across the day's periods.
 #[tokio::test]
 async fn a_closed_period_takes_no_records() {
     let Some(db) = TestDb::new("a_closed_period_takes_no_records").await else {
@@ -314,6 +325,12 @@ async fn a_closed_period_takes_no_records() {
             .await
             .unwrap(),
         [1]
+    );
+    write.close_period(first).await.unwrap();
+    let refused = insert(&mut *write, first, &[(2, record(DAY, 2, 1))]).await;
+    assert!(
+        matches!(refused, Err(StorageError::PeriodClosed(end)) if end == first),
+        "{refused:?}"
     );
     publish(&mut *write, 0, first).await;
     let refused = insert(&mut *write, first, &[(2, record(DAY, 2, 1))]).await;
@@ -397,6 +414,7 @@ async fn an_insert_waits_for_the_publication_of_its_period() {
             .unwrap(),
         [1]
     );
+    one.close_period(period).await.unwrap();
     let mut tx = one.begin().await.unwrap();
     let waiting_insert = tokio::spawn(async move {
         let stored = insert(&mut *two, period, &[(2, record(DAY, 2, 1))]).await;

@@ -67,8 +67,8 @@ const KEYS_PER_STATEMENT: usize = 65_536;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
-/// Whether a root closes the period ending at `$1` (or a later one).
-const PERIOD_CLOSED: &str = "SELECT EXISTS (SELECT 1 FROM roots WHERE period_end >= $1)";
+/// Whether the period ending at `$1` is closed ([`LogWriter::close_period`]).
+const PERIOD_CLOSED: &str = "SELECT EXISTS (SELECT 1 FROM log WHERE closed_through >= $1)";
 
 /// The records a day holds in any of its periods (`$2 < period_end <=
 /// $3`, so that only the day's partitions are read).
@@ -267,6 +267,27 @@ impl LogWriter for PgWriter {
         );
         insert.build().execute(&mut self.conn).await?;
         Ok(())
+    }
+
+    /// Under the publication lock, which waits for the inserts under way:
+    /// every record of the period is committed before it closes.
+    async fn close_period(&mut self, period_end: i64) -> Result<()> {
+        let mut tx = self.conn.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(PUBLICATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let closed = sqlx::query(
+            "UPDATE log SET closed_through = greatest(closed_through, $1) \
+             WHERE id = 1",
+        )
+        .bind(period_end)
+        .execute(&mut *tx)
+        .await?;
+        if closed.rows_affected() != 1 {
+            return Err(StorageError::NoLog);
+        }
+        Ok(tx.commit().await?)
     }
 
     /// Waits for any other instance's publication (or this one's inserts'
