@@ -66,7 +66,6 @@ async fn a_client_that_trickles_its_headers_is_cut_off() {
 /// configuration where it could not be is refused.
 #[tokio::test]
 async fn a_slow_request_gets_503_before_its_connection_is_cut() {
-    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path(), ORIGIN, Period::DAY);
     config.connection_limits.read_timeout = Duration::from_millis(1500);

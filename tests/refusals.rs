@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{TestServer, config, nonce, report};
+use common::{TestDatabase, TestServer, config, copy_database, nonce, report};
 use lucent::clock::ManualClock;
 use lucent::server::{ServeConfig, start};
 use lucent_core::period::Period;
@@ -15,7 +15,6 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 const ORIGIN: &str = "test.example/lucent";
-const DB_FILES: [&str; 3] = ["lucent.db", "lucent.db-wal", "lucent.db-shm"];
 
 fn conf(dir: &Path) -> ServeConfig {
     config(dir, ORIGIN, Period::DAY)
@@ -65,24 +64,10 @@ async fn assert_refused(dir: &Path, says: &[&str]) {
     }
 }
 
-fn copy_database(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for name in DB_FILES {
-        let _ = std::fs::remove_file(to.join(name));
-        if from.join(name).exists() {
-            std::fs::copy(from.join(name), to.join(name)).unwrap();
-        }
-    }
-}
-
 async fn root_count(dir: &Path) -> i64 {
-    let url = format!("sqlite://{}?mode=ro", dir.join("lucent.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let count = sqlx::query_scalar("SELECT count(*) FROM roots")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let mut db = TestDatabase::connect(dir).await;
+    let count = db.count("SELECT count(*) FROM roots").await;
+    db.close().await;
     count
 }
 
@@ -99,7 +84,6 @@ async fn a_directory_with_other_files_is_not_made_a_log() {
 
 #[tokio::test]
 async fn a_missing_key_or_database_is_refused() {
-    sqlite_only!();
     let dir = used_log().await;
     let key = std::fs::read(dir.path().join("log.key")).unwrap();
 
@@ -111,10 +95,15 @@ async fn a_missing_key_or_database_is_refused() {
     assert_refused(dir.path(), &says).await;
     std::fs::write(dir.path().join("log.key"), key).unwrap();
 
-    for name in DB_FILES {
-        let _ = std::fs::remove_file(dir.path().join(name));
-    }
-    assert_refused(dir.path(), &["the database (lucent.db) is missing"]).await;
+    // The database lost: none (SQLite), or an empty one (PostgreSQL).
+    let empty = tempfile::tempdir().unwrap();
+    common::test_database(empty.path());
+    copy_database(empty.path(), dir.path());
+    let says = match common::on_postgres() {
+        false => "the database (lucent.db) is missing",
+        true => "holds no lucent log",
+    };
+    assert_refused(dir.path(), &[says]).await;
 }
 
 /// A key alone has signed a log (its database and state file were lost or
@@ -187,7 +176,6 @@ async fn a_new_log_key_starts_a_log_with_it() {
 
 #[tokio::test]
 async fn a_restored_backup_behind_the_signed_root_is_refused() {
-    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let backup = tempfile::tempdir().unwrap();
     run(
@@ -225,7 +213,6 @@ async fn a_restored_backup_behind_the_signed_root_is_refused() {
 /// pending records; otherwise the server stops before signing.
 #[tokio::test]
 async fn a_database_one_root_behind_is_finished_only_if_it_gives_the_same_root() {
-    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let before_close = tempfile::tempdir().unwrap();
     let server = TestServer::start(
@@ -264,13 +251,13 @@ async fn a_database_one_root_behind_is_finished_only_if_it_gives_the_same_root()
 
     // Different pending records: refused, and nothing signed.
     copy_database(before_close.path(), dir.path());
-    let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("DELETE FROM pending WHERE deployment = (SELECT min(deployment) FROM pending)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let mut db = TestDatabase::connect(dir.path()).await;
+    db.execute(
+        "DELETE FROM pending WHERE deployment = \
+         (SELECT deployment FROM pending ORDER BY deployment LIMIT 1)",
+    )
+    .await;
+    db.close().await;
     let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
     assert!(
         message.contains("refusing to sign a different history"),
@@ -281,7 +268,6 @@ async fn a_database_one_root_behind_is_finished_only_if_it_gives_the_same_root()
 
 #[tokio::test]
 async fn a_stored_tree_that_does_not_match_the_signed_root_is_refused() {
-    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     run(
         dir.path(),
@@ -290,13 +276,16 @@ async fn a_stored_tree_that_does_not_match_the_signed_root_is_refused() {
         datetime!(2026-11-25 00:00 UTC),
     )
     .await;
-    let url = format!("sqlite://{}", dir.path().join("lucent.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE tiles SET hashes = zeroblob(96) WHERE level = 0 AND idx = 0")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let mut db = TestDatabase::connect(dir.path()).await;
+    let zeros = match db {
+        TestDatabase::Sqlite(_) => "zeroblob(96)",
+        TestDatabase::Postgres(_) => "decode(repeat('00', 96), 'hex')",
+    };
+    db.execute(&format!(
+        "UPDATE tiles SET hashes = {zeros} WHERE level = 0 AND idx = 0"
+    ))
+    .await;
+    db.close().await;
     let message = refusal(conf(dir.path()), datetime!(2026-11-25 08:00 UTC)).await;
     assert!(
         message.contains("the stored tree does not match the last signed root"),

@@ -302,7 +302,6 @@ async fn the_rate_limit_answers_429_with_retry_after_and_spares_reads() {
 /// write again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_503() {
-    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path(), ORIGIN, Period::DAY);
     config.queue_capacity = 2;

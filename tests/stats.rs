@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, config, connect_database, nonce};
+use common::{TestServer, config, nonce};
 use futures_util::StreamExt;
 use lucent::clock::ManualClock;
 use lucent_core::period::Period;
@@ -243,7 +243,6 @@ async fn totals_beyond_64_bits_are_exact() {
 /// same stats.
 #[tokio::test]
 async fn day_totals_add_up_over_periods_and_are_filled_after_an_upgrade() {
-    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let hour = Period::from_seconds(3600).unwrap();
     let clock = ManualClock::new(datetime!(2026-11-20 06:00:00 UTC));
@@ -293,14 +292,9 @@ async fn day_totals_add_up_over_periods_and_are_filled_after_an_upgrade() {
     server.stop().await;
 
     // What a database migrated from before day_totals looks like.
-    let mut conn = connect_database(dir.path()).await;
-    sqlx::query("DELETE FROM day_totals")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    <sqlx::SqliteConnection as sqlx::Connection>::close(conn)
-        .await
-        .unwrap();
+    let mut db = common::TestDatabase::connect(dir.path()).await;
+    db.execute("DELETE FROM day_totals").await;
+    db.close().await;
 
     let server = TestServer::start(config(dir.path(), ORIGIN, hour), clock).await;
     assert_eq!(stats(&server).await, published);

@@ -54,25 +54,152 @@ macro_rules! sqlite_only {
 /// `dir`).
 pub fn test_database(dir: &Path) -> Option<String> {
     let admin = postgres_server()?;
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
-    let name = format!("lucent_{}", hex::encode(&digest[..8]));
-    let made = Command::new("psql")
-        .args([
-            admin.as_str(),
-            "-qAt",
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .output()
-        .expect("psql runs");
-    let said = String::from_utf8_lossy(&made.stderr);
-    assert!(
-        made.status.success() || said.contains("already exists"),
-        "{said}"
-    );
+    let name = database_name(dir);
+    let (made, said) = psql(&admin, &[&format!("CREATE DATABASE {name}")]);
+    assert!(made || said.contains("already exists"), "{said}");
     let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
     Some(format!("{server}/{name}"))
+}
+
+/// The PostgreSQL database of the log in `dir`.
+fn database_name(dir: &Path) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    format!("lucent_{}", hex::encode(&digest[..8]))
+}
+
+/// Runs each of `commands` on its own (as `CREATE DATABASE` must be):
+/// whether all succeeded, and what psql said (its errors).
+fn psql(url: &str, commands: &[&str]) -> (bool, String) {
+    let done = psql_output(url, commands);
+    (
+        done.status.success(),
+        String::from_utf8_lossy(&done.stderr).into_owned(),
+    )
+}
+
+fn psql_output(url: &str, commands: &[&str]) -> std::process::Output {
+    let mut psql = Command::new("psql");
+    psql.args([url, "-qAt", "-v", "ON_ERROR_STOP=1"]);
+    for command in commands {
+        psql.args(["-c", command]);
+    }
+    psql.output().expect("psql runs")
+}
+
+/// On PostgreSQL, the files of the cluster that may hold what the log in
+/// `dir` stored since `since`: its database's own folder and the
+/// write-ahead log, after a checkpoint. Needs a superuser's URL and read
+/// access to the cluster's folder (CI runs as root).
+pub fn postgres_files(dir: &Path, since: std::time::SystemTime) -> Vec<PathBuf> {
+    let admin = postgres_server().expect("on PostgreSQL");
+    let done = psql_output(
+        &admin,
+        &[
+            "CHECKPOINT",
+            "SHOW data_directory",
+            &format!(
+                "SELECT oid FROM pg_database WHERE datname = '{}'",
+                database_name(dir)
+            ),
+        ],
+    );
+    assert!(done.status.success(), "{done:?}");
+    let said = String::from_utf8(done.stdout).unwrap();
+    let [cluster, oid] = said.lines().collect::<Vec<_>>()[..] else {
+        panic!("psql said {said:?}");
+    };
+    let cluster = PathBuf::from(cluster);
+    let mut files = Vec::new();
+    for folder in [cluster.join("base").join(oid), cluster.join("pg_wal")] {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_file() && meta.modified().unwrap() >= since {
+                files.push(entry.path());
+            }
+        }
+    }
+    files
+}
+
+/// Replaces the database of the log in `to` by a copy of the one in
+/// `from`, as a backup is restored: on SQLite, its files; on PostgreSQL, a
+/// database made from the other (no server may be connected to either).
+pub fn copy_database(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let Some(admin) = postgres_server() else {
+        for name in ["lucent.db", "lucent.db-wal", "lucent.db-shm"] {
+            let _ = std::fs::remove_file(to.join(name));
+            if from.join(name).exists() {
+                std::fs::copy(from.join(name), to.join(name)).unwrap();
+            }
+        }
+        return;
+    };
+    let (from, to) = (database_name(from), database_name(to));
+    let (copied, said) = psql(
+        &admin,
+        &[
+            &format!("DROP DATABASE IF EXISTS {to} WITH (FORCE)"),
+            &format!("CREATE DATABASE {to} TEMPLATE {from}"),
+        ],
+    );
+    assert!(copied, "{said}");
+}
+
+/// The test's own connection to the database of the log in `dir`, on
+/// whichever engine the suites run.
+pub enum TestDatabase {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl TestDatabase {
+    pub async fn connect(dir: &Path) -> TestDatabase {
+        use sqlx::Connection as _;
+        match test_database(dir) {
+            Some(url) => TestDatabase::Postgres(sqlx::PgConnection::connect(&url).await.unwrap()),
+            None => TestDatabase::Sqlite(connect_database(dir).await),
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            TestDatabase::Sqlite(conn) => sqlx::raw_sql(sql).execute(conn).await.map(drop),
+            TestDatabase::Postgres(conn) => sqlx::raw_sql(sql).execute(conn).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// The first column of every row a query gives, as text.
+    pub async fn strings(&mut self, sql: &str) -> Vec<String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            TestDatabase::Sqlite(conn) => sqlx::query_scalar(sql).fetch_all(conn).await,
+            TestDatabase::Postgres(conn) => sqlx::query_scalar(sql).fetch_all(conn).await,
+        }
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The number a query (`SELECT count(*) …`) gives.
+    pub async fn count(&mut self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            TestDatabase::Sqlite(conn) => sqlx::query_scalar(sql).fetch_one(conn).await,
+            TestDatabase::Postgres(conn) => sqlx::query_scalar(sql).fetch_one(conn).await,
+        }
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub async fn close(self) {
+        use sqlx::Connection as _;
+        match self {
+            TestDatabase::Sqlite(conn) => conn.close().await.unwrap(),
+            TestDatabase::Postgres(conn) => conn.close().await.unwrap(),
+        }
+    }
 }
 
 /// A copy of a server's data directory (the key and the state file), as an
@@ -304,23 +431,28 @@ pub async fn connect_database(dir: &Path) -> sqlx::SqliteConnection {
         .unwrap()
 }
 
-/// SQLite's write lock on the database in `dir`, held by another
-/// connection until [`WriteLock::release`]: the writer blocks on its next
-/// write.
-pub struct WriteLock(sqlx::SqliteConnection);
+/// The lock that the writer's next write waits for, held by another
+/// connection until [`WriteLock::release`]: SQLite's write lock, or on
+/// PostgreSQL the publication lock (an advisory lock that each insert of
+/// reports takes shared).
+pub struct WriteLock(TestDatabase);
 
 impl WriteLock {
     pub async fn hold(dir: &Path) -> WriteLock {
-        let mut conn = connect_database(dir).await;
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        WriteLock(conn)
+        let mut db = TestDatabase::connect(dir).await;
+        let lock = match db {
+            TestDatabase::Sqlite(_) => "BEGIN IMMEDIATE",
+            TestDatabase::Postgres(_) => {
+                "BEGIN; SELECT pg_advisory_xact_lock(x'6c7563656e740001'::bigint)"
+            }
+        };
+        db.execute(lock).await;
+        WriteLock(db)
     }
 
     pub async fn release(mut self) {
-        sqlx::query("ROLLBACK").execute(&mut self.0).await.unwrap();
+        self.0.execute("ROLLBACK").await;
+        self.0.close().await;
     }
 }
 
