@@ -56,6 +56,8 @@ pub enum DataDirError {
     BadKey { path: PathBuf, reason: String },
     #[error("the state file {path} is not valid: {reason}")]
     BadState { path: PathBuf, reason: String },
+    #[error("{path} is not a directory; give --data-dir a directory (it is made if missing)")]
+    NotADirectory { path: PathBuf },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -290,6 +292,11 @@ pub fn key_file_text(key: &SigningKey) -> Vec<u8> {
 /// Makes `path` and any missing parent, readable by their owner only.
 pub fn create_dir(path: &Path) -> Result<(), DataDirError> {
     use std::os::unix::fs::DirBuilderExt;
+    if path.exists() && !path.is_dir() {
+        return Err(DataDirError::NotADirectory {
+            path: path.to_owned(),
+        });
+    }
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use std::process::ExitCode;
 
 use lucent::bench::{fill, load};
 use lucent::cli::progress::Progress;
@@ -287,9 +288,28 @@ impl Default for ServeArgs {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     init_tracing();
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    if !matches!(
+        command,
+        None | Some(Command::Serve(_) | Command::Witness(_))
+    ) {
+        // A one-shot command whose output is cut short (`| head`) ends
+        // quietly, as other tools do; a server keeps going.
+        restore_sigpipe();
+    }
+    match run(command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprint!("{}", error_report(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Option<Command>) -> anyhow::Result<()> {
+    match command {
         None => serve(ServeArgs::default()).await,
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Bench(command)) => bench(command).await,
@@ -304,6 +324,56 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Submit(args)) => submit(args).await,
         Some(Command::Witness(args)) => witness(args).await,
     }
+}
+
+/// Rust ignores SIGPIPE, so that writing to a closed pipe fails (and
+/// `println!` panics); the default action ends the process silently.
+fn restore_sigpipe() {
+    // SAFETY: sets a signal's disposition to its default, before any
+    // thread of ours writes to stdout.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// An error once: its message, then each cause whose text the lines above
+/// do not already say, a hint where one helps, and the backtrace only if
+/// `RUST_BACKTRACE` asks for it.
+fn error_report(error: &anyhow::Error) -> String {
+    let mut said = format!("error: {error}\n");
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !said.contains(&cause) {
+            said.push_str(&format!("  because: {cause}\n"));
+        }
+    }
+    if let Some(hint) = hint(error) {
+        said.push_str(&format!("hint: {hint}\n"));
+    }
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        said.push_str(&format!("{}\n", error.backtrace()));
+    }
+    said
+}
+
+/// What to try, for the mistakes of a first run.
+fn hint(error: &anyhow::Error) -> Option<&'static str> {
+    let text = format!("{error:#}");
+    if text.contains("InvalidContentType") || text.contains("wrong version number") {
+        return Some(
+            "the server answered in plain HTTP: use an http:// URL, or put TLS in front of it",
+        );
+    }
+    let connect = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<reqwest::Error>())
+        .any(reqwest::Error::is_connect);
+    if connect || text.contains("Connection refused") {
+        return Some(
+            "nothing answered at that address: is the server running, and is the URL right?",
+        );
+    }
+    None
 }
 
 /// Logs go to stderr, so that stdout holds only a command's answer.

@@ -70,7 +70,7 @@ pub enum ServeError {
     Timeouts { request: Duration, read: Duration },
     #[error("{given} witnesses are given; a log asks at most {max}")]
     TooManyWitnesses { given: usize, max: usize },
-    #[error("listening on {address}: {source}")]
+    #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
         source: std::io::Error,
@@ -100,15 +100,7 @@ pub async fn start(
             max: cosigning::MAX_WITNESSES,
         });
     }
-    let (sequencer, writer, read) = start_writer(&config, clock).await?;
-    let log = PublishedLog::new(read);
-    spawn_stats_refresh(&log, &sequencer);
-    cosigning::spawn(
-        &config.witnesses,
-        &log,
-        &sequencer.cosignature_sink(),
-        &sequencer.published_ends(),
-    );
+    // Bound first: a server that cannot listen creates no log.
     let listener = HttpListener::bind(
         &config.listen,
         config.connection_limits,
@@ -119,6 +111,15 @@ pub async fn start(
         address: config.listen.clone(),
         source,
     })?;
+    let (sequencer, writer, read) = start_writer(&config, clock).await?;
+    let log = PublishedLog::new(read);
+    spawn_stats_refresh(&log, &sequencer);
+    cosigning::spawn(
+        &config.witnesses,
+        &log,
+        &sequencer.cosignature_sink(),
+        &sequencer.published_ends(),
+    );
     let address = listener.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let app = routes::app(app_parts(&config, &sequencer, &log), config.request_timeout);
