@@ -34,6 +34,16 @@ use lucent::witness::{LogKey, WitnessConfig};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// How log lines are written to stderr: text for people, json (one
+    /// object per line) for log shippers. RUST_LOG picks the levels.
+    #[arg(long, global = true, env = "LUCENT_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -289,8 +299,11 @@ impl Default for ServeArgs {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
-    let command = Cli::parse().command;
+    let Cli {
+        command,
+        log_format,
+    } = Cli::parse();
+    init_tracing(log_format);
     if !matches!(
         command,
         None | Some(Command::Serve(_) | Command::Witness(_))
@@ -377,15 +390,19 @@ fn hint(error: &anyhow::Error) -> Option<&'static str> {
 }
 
 /// Logs go to stderr, so that stdout holds only a command's answer.
-fn init_tracing() {
-    tracing_subscriber::fmt()
+fn init_tracing(format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 fn keygen(name: &str) -> anyhow::Result<()> {

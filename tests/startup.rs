@@ -134,3 +134,25 @@ fn output_into_a_closed_pipe_ends_quietly() {
         output.status
     );
 }
+
+/// `--log-format json`: every line on stderr is one JSON object with its
+/// level and message, for a log shipper.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let mut server = spawn_binary(&dir.path().join("data"), &["--log-format", "json"], &log);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let serving = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "lucent is serving")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(serving["level"], "INFO");
+    assert!(serving["fields"]["verifier_key"].is_string());
+}
