@@ -14,6 +14,7 @@ pub mod datadir;
 pub mod host;
 pub mod http;
 pub mod listener;
+pub mod metrics;
 pub mod outbound;
 pub mod pages;
 pub mod published;

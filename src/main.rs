@@ -283,6 +283,11 @@ struct ServeArgs {
     /// instances of one log may share (SPEC section 9).
     #[arg(long, env = "LUCENT_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Serve GET /metrics (Prometheus) on this address, for the operator
+    /// only: it shows the flow of reports, which the public pages never
+    /// do. Off unless given; keep it off the public network.
+    #[arg(long, env = "LUCENT_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
     /// For tests and demos only: a clock stopped at this RFC 3339 instant.
     #[arg(long, env = "LUCENT_FROZEN_CLOCK", hide = true)]
     frozen_clock: Option<String>,
@@ -501,6 +506,7 @@ impl ServeArgs {
             request_timeout: Duration::from_secs(self.request_timeout),
             witnesses: self.witness.clone(),
             database_url: self.database_url.clone(),
+            metrics_listen: self.metrics_listen.clone(),
         }
     }
 }

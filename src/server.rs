@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use lucent_core::note::VerifierKey;
@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::cosigning::{self, Witness};
 use crate::datadir::{DataDir, DataDirError};
 use crate::listener::{ConnectionLimits, HttpListener};
+use crate::metrics::Metrics;
 use crate::pages::WitnessKeys;
 use crate::published::{PublishedLog, ReadError};
 use crate::routes::{self, Parts, ReportCounts};
@@ -45,6 +46,8 @@ pub struct ServeConfig {
     /// The log's database as a URL (`postgres://…`); `None` is the SQLite
     /// file in the data directory.
     pub database_url: Option<String>,
+    /// Where `GET /metrics` is served for the operator; `None`: nowhere.
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +83,12 @@ pub enum ServeError {
 /// A server that is running.
 pub struct RunningServer {
     pub address: SocketAddr,
+    /// Where `/metrics` is served, if it is.
+    pub metrics_address: Option<SocketAddr>,
     pub verifier_key: VerifierKey,
     pub sequencer: Sequencer,
     log: PublishedLog,
-    stop: oneshot::Sender<()>,
+    stop: watch::Sender<bool>,
     http: JoinHandle<()>,
     writer: JoinHandle<()>,
 }
@@ -101,17 +106,13 @@ pub async fn start(
         });
     }
     // Bound first: a server that cannot listen creates no log.
-    let listener = HttpListener::bind(
-        &config.listen,
-        config.connection_limits,
-        config.trusted_proxies.clone(),
-    )
-    .await
-    .map_err(|source| ServeError::Listen {
-        address: config.listen.clone(),
-        source,
-    })?;
-    let (sequencer, writer, read) = start_writer(&config, clock).await?;
+    let listener = bind(&config, &config.listen).await?;
+    let metrics_listener = match &config.metrics_listen {
+        Some(address) => Some(bind(&config, address).await?),
+        None => None,
+    };
+    let metrics = Metrics::default();
+    let (sequencer, writer, read) = start_writer(&config, clock.clone(), &metrics).await?;
     let log = PublishedLog::new(read);
     spawn_stats_refresh(&log, &sequencer);
     cosigning::spawn(
@@ -121,15 +122,24 @@ pub async fn start(
         &sequencer.published_ends(),
     );
     let address = listener.local_addr();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let app = routes::app(app_parts(&config, &sequencer, &log), config.request_timeout);
-    let http = tokio::spawn(listener.serve(app, async {
-        let _ = stopped.await;
-    }));
+    let (stop, stopped) = watch::channel(false);
+    let metrics_address = metrics_listener.map(|listener| {
+        let address = listener.local_addr();
+        let app = routes::metrics_app(metrics.clone(), sequencer.clone(), log.clone(), clock);
+        tokio::spawn(listener.serve(app, stop_signal(stopped.clone())));
+        address
+    });
+    let parts = app_parts(&config, &sequencer, &log, metrics);
+    let app = routes::app(parts, config.request_timeout);
+    let http = tokio::spawn(listener.serve(app, stop_signal(stopped)));
     let verifier_key = sequencer.verifier_key();
     tracing::info!(%address, verifier_key = %verifier_key, "lucent is serving");
+    if let Some(address) = metrics_address {
+        tracing::info!(%address, "metrics for the operator at /metrics");
+    }
     Ok(RunningServer {
         address,
+        metrics_address,
         verifier_key,
         sequencer,
         log,
@@ -137,6 +147,24 @@ pub async fn start(
         http,
         writer,
     })
+}
+
+async fn bind(config: &ServeConfig, address: &str) -> Result<HttpListener, ServeError> {
+    HttpListener::bind(
+        address,
+        config.connection_limits,
+        config.trusted_proxies.clone(),
+    )
+    .await
+    .map_err(|source| ServeError::Listen {
+        address: address.to_owned(),
+        source,
+    })
+}
+
+/// Resolves once `stop` says so (or its sender is gone).
+async fn stop_signal(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// The request timeout must be shorter than the read timeout: a
@@ -157,6 +185,7 @@ fn check_timeouts(config: &ServeConfig) -> Result<(), ServeError> {
 async fn start_writer(
     config: &ServeConfig,
     clock: Arc<dyn Clock>,
+    metrics: &Metrics,
 ) -> Result<(Sequencer, JoinHandle<()>, Arc<dyn LogReader>), ServeError> {
     let database = Database::new(config.database_url.as_deref(), &config.data_dir)?;
     let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin, &database)?;
@@ -175,6 +204,7 @@ async fn start_writer(
         key,
         data_dir,
         queue_capacity: config.queue_capacity,
+        metrics: metrics.clone(),
     };
     let (sequencer, writer) = Writer::start(write, read.clone(), writer_config).await?;
     Ok((sequencer, writer, read))
@@ -182,7 +212,12 @@ async fn start_writer(
 
 /// What the endpoints are given, with the per-minute tasks of the rate
 /// limiter and the report counts.
-fn app_parts(config: &ServeConfig, sequencer: &Sequencer, log: &PublishedLog) -> Parts {
+fn app_parts(
+    config: &ServeConfig,
+    sequencer: &Sequencer,
+    log: &PublishedLog,
+    metrics: Metrics,
+) -> Parts {
     let rate_limiter = config.rate_limit.map(|limit| {
         let trusted = TrustedProxies::new(&config.trusted_proxies);
         Arc::new(RateLimiter::per_minute(limit, trusted))
@@ -191,7 +226,7 @@ fn app_parts(config: &ServeConfig, sequencer: &Sequencer, log: &PublishedLog) ->
         // Addresses stay in memory for minutes only.
         every_minute(Arc::downgrade(limiter), RateLimiter::forget_idle);
     }
-    let report_counts = Arc::<ReportCounts>::default();
+    let report_counts = Arc::new(ReportCounts::new(metrics));
     every_minute(Arc::downgrade(&report_counts), ReportCounts::log);
     Parts {
         sequencer: sequencer.clone(),
@@ -246,7 +281,7 @@ impl RunningServer {
     /// Stops accepting requests, lets the writer commit what is queued, and
     /// closes the database.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(());
+        self.stop.send_replace(true);
         if let Err(e) = self.http.await {
             tracing::error!(error = %e, "the HTTP server task failed");
         }

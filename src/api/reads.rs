@@ -2,9 +2,9 @@
 //! log asked ([`PublishedLog`]), and its answer given as a wire type.
 
 use poem::web::Data;
-use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, OpenApi};
 
 use lucent_core::Hash;
 use lucent_core::record::Day;
@@ -12,12 +12,23 @@ use lucent_core::record::Day;
 use crate::http::answers::{base64_all, entries_page, entry_body, log_body, receipt_body};
 use crate::http::problem::{ApiError, Problems, ReadProblems};
 use crate::published::PublishedLog;
+use crate::sequencer::Sequencer;
 use crate::wire::{
     ConsistencyProofBody, EntriesPage, EntryBody, InclusionProofBody, LogBody, ReceiptBody,
     RootBody,
 };
 
 type Answer<T> = Result<Json<T>, Problems<ReadProblems>>;
+
+#[derive(ApiResponse)]
+enum Readiness {
+    /// Reports are taken.
+    #[oai(status = 200)]
+    Ready(PlainText<String>),
+    /// Reports would be refused now; try another server, or later.
+    #[oai(status = 503)]
+    NotReady(PlainText<String>),
+}
 
 pub struct ReadsApi;
 
@@ -27,6 +38,17 @@ impl ReadsApi {
     #[oai(path = "/healthz", method = "get", operation_id = "health")]
     async fn healthz(&self) -> PlainText<&'static str> {
         PlainText("ok\n")
+    }
+
+    /// Readiness: `ready` if a report sent now could be taken; 503 with
+    /// the reason if not (the writer's queue is full, or its last commit
+    /// failed and the database is being retried). For load balancers.
+    #[oai(path = "/readyz", method = "get", operation_id = "ready")]
+    async fn readyz(&self, sequencer: Data<&Sequencer>) -> Readiness {
+        match sequencer.ready() {
+            Ok(()) => Readiness::Ready(PlainText("ready\n".into())),
+            Err(e) => Readiness::NotReady(PlainText(format!("not ready: {e}\n"))),
+        }
     }
 
     /// The log: origin, verifier key, published size, inception day.

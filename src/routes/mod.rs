@@ -2,6 +2,7 @@
 //! what every request goes through (CORS, a time limit, problem answers,
 //! and a log line without addresses; reports only counted).
 
+mod metrics;
 mod report_counts;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use poem::middleware::{Compression, Cors};
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, Request, Response, Route, get};
 
+pub use metrics::metrics_app;
 pub use report_counts::ReportCounts;
 
 use crate::api::{self, Limit, RateLimiter};

@@ -4,21 +4,35 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::metrics::Metrics;
+
 /// The statuses `POST /v1/reports` answers, counted each on its own;
 /// anything else is counted as `other`.
 const STATUSES: [u16; 10] = [202, 200, 400, 409, 413, 415, 429, 500, 503, 0];
 
-/// Answers to `POST /v1/reports` since the counts were last taken.
+/// Answers to `POST /v1/reports` since the counts were last taken; also
+/// counted, for good, in the operator's metrics.
 #[derive(Debug, Default)]
-pub struct ReportCounts([AtomicU64; STATUSES.len()]);
+pub struct ReportCounts {
+    since_logged: [AtomicU64; STATUSES.len()],
+    metrics: Metrics,
+}
 
 impl ReportCounts {
+    pub fn new(metrics: Metrics) -> ReportCounts {
+        ReportCounts {
+            since_logged: Default::default(),
+            metrics,
+        }
+    }
+
     pub fn count(&self, status: u16) {
+        self.metrics.count_report(status);
         let slot = STATUSES
             .iter()
             .position(|s| *s == status)
             .unwrap_or(STATUSES.len() - 1);
-        self.0[slot].fetch_add(1, Ordering::Relaxed);
+        self.since_logged[slot].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Logs the counts taken since the last call, if there are any, and
@@ -26,7 +40,7 @@ impl ReportCounts {
     pub fn log(&self) {
         let taken: Vec<(u16, u64)> = STATUSES
             .iter()
-            .zip(&self.0)
+            .zip(&self.since_logged)
             .map(|(status, count)| (*status, count.swap(0, Ordering::Relaxed)))
             .filter(|(_, count)| *count > 0)
             .collect();
@@ -70,7 +84,10 @@ mod tests {
             counts.count(status);
         }
         let read = |c: &ReportCounts| -> Vec<u64> {
-            c.0.iter().map(|n| n.load(Ordering::Relaxed)).collect()
+            c.since_logged
+                .iter()
+                .map(|n| n.load(Ordering::Relaxed))
+                .collect()
         };
         assert_eq!(read(&counts), [2, 1, 0, 1, 0, 0, 0, 0, 0, 1]);
         counts.log();

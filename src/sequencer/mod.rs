@@ -7,6 +7,7 @@ mod publish;
 mod writer;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use lucent_core::Hash;
 use lucent_core::note::{SigningKey, VerifierKey};
@@ -138,9 +139,40 @@ pub struct Sequencer {
     key: Arc<SigningKey>,
     published_ends: watch::Receiver<i64>,
     cosignatures_stored: watch::Receiver<u64>,
+    /// Set by the writer while its last commit of reports failed.
+    commits_failing: Arc<AtomicBool>,
+}
+
+/// Why the server cannot take reports now (`/readyz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    #[error("the writer has stopped")]
+    WriterStopped,
+    #[error("the writer's queue is full")]
+    QueueFull,
+    #[error("the last commit of reports failed; the database is being retried")]
+    CommitsFailing,
 }
 
 impl Sequencer {
+    /// Whether a report sent now could be taken.
+    pub fn ready(&self) -> Result<(), NotReady> {
+        if self.queue.is_closed() {
+            Err(NotReady::WriterStopped)
+        } else if self.queue.capacity() == 0 {
+            Err(NotReady::QueueFull)
+        } else if self.commits_failing.load(Ordering::Relaxed) {
+            Err(NotReady::CommitsFailing)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Reports that may wait for the writer.
+    pub fn queue_capacity(&self) -> usize {
+        self.queue.max_capacity()
+    }
+
     /// Queues a report, waits until it is durable (or refused), and returns
     /// what was stored with its promise. The promise is signed in the
     /// caller's task while the writer commits, so signing runs on every

@@ -176,6 +176,7 @@ impl Writer {
         self.tree = appended.tree;
         self.last_end = period_end;
         self.last_published_end.send_replace(period_end);
+        self.config.metrics.observe_publication(started.elapsed());
         tracing::info!(
             day = %root_row.day,
             size,

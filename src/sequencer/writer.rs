@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use lucent_core::Hash;
 use lucent_core::checkpoint::open_checkpoint;
@@ -17,6 +18,7 @@ use super::publish::check_signed_root_stored;
 use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError, WriteFailed};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
+use crate::metrics::Metrics;
 use crate::storage::tiles::TileNodes;
 use crate::storage::{
     Cosignature, Entries, FirstReport, LogInfo, LogReader, LogWriter, NewPending, RootRow, Roots,
@@ -34,6 +36,8 @@ pub struct WriterConfig {
     pub data_dir: DataDir,
     /// Reports that may wait for the writer; see [`super::DEFAULT_QUEUE_CAPACITY`].
     pub queue_capacity: usize,
+    /// Where commit and publication times are counted.
+    pub metrics: Metrics,
 }
 
 /// Why the log could not be opened for writing. Each message says what is
@@ -91,6 +95,9 @@ pub struct Writer {
     pub(super) last_published_end: watch::Sender<i64>,
     /// Cosignatures stored since the start, for whoever follows them.
     pub(super) cosignatures_stored: watch::Sender<u64>,
+    /// Set while the last commit of reports failed, until a new connection
+    /// opens or a commit succeeds (see [`Sequencer::ready`]).
+    pub(super) commits_failing: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -135,6 +142,7 @@ impl Writer {
             settled: None,
             last_published_end: watch::Sender::new(last_end),
             cosignatures_stored: watch::Sender::new(0),
+            commits_failing: Arc::default(),
         };
         writer.count_day_totals().await?;
         writer.publish_due().await?;
@@ -144,6 +152,7 @@ impl Writer {
             key: writer.config.key.clone(),
             published_ends: writer.last_published_end.subscribe(),
             cosignatures_stored: writer.cosignatures_stored.subscribe(),
+            commits_failing: writer.commits_failing.clone(),
         };
         Ok((sequencer, tokio::spawn(writer.run(commands))))
     }
@@ -153,6 +162,7 @@ impl Writer {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
             let next_end = self.config.period.next_end_after(self.last_end);
+            let failing = self.commits_failing.load(Ordering::Relaxed);
             let first = tokio::select! {
                 biased;
                 () = self.config.clock.sleep_until(instant(next_end)) => None,
@@ -160,6 +170,14 @@ impl Writer {
                     Some(command) => Some(command),
                     None => break,
                 },
+                // No report may come while /readyz says no: try the
+                // database again meanwhile.
+                () = tokio::time::sleep(Duration::from_secs(1)), if failing => {
+                    if self.store.reopen().await.is_ok() {
+                        self.commits_failing.store(false, Ordering::Relaxed);
+                    }
+                    continue;
+                }
             };
             if let Err(e) = self.publish_due().await {
                 tracing::error!(error = %e, "publishing failed; retrying in a second");
@@ -206,7 +224,14 @@ impl Writer {
         }
         if !reports.is_empty() {
             let (reports, replies): (Vec<_>, Vec<_>) = reports.into_iter().unzip();
-            let answers = match self.accept(reports).await {
+            let started = Instant::now();
+            let accepted = self.accept(reports).await;
+            self.config
+                .metrics
+                .observe_commit(started.elapsed(), accepted.is_ok());
+            self.commits_failing
+                .store(accepted.is_err(), Ordering::Relaxed);
+            let answers = match accepted {
                 Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
                 Err(e) => {
                     tracing::error!(error = %e, "committing reports failed");

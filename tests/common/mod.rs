@@ -232,6 +232,7 @@ pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
         request_timeout: std::time::Duration::from_secs(8),
         witnesses: Vec::new(),
         database_url: test_database(dir),
+        metrics_listen: None,
     }
 }
 
