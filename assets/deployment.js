@@ -24,7 +24,7 @@ async function entriesByPrefix(prefix) {
   do {
     const query = new URLSearchParams({ limit: "1000" });
     if (after !== null) query.set("after", String(after));
-    const response = await fetch(`/v1/deployments/${prefix}/entries?${query}`, {
+    const response = await fetch(`v1/deployments/${prefix}/entries?${query}`, {
       credentials: "omit",
       referrerPolicy: "no-referrer",
     });

@@ -59,7 +59,7 @@ struct Lookup {
 
 impl DeploymentPage {
     fn path(&self) -> &'static str {
-        "/deployment"
+        "deployment"
     }
 }
 

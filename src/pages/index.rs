@@ -71,7 +71,7 @@ impl From<RootRow> for RootView {
 
 impl IndexPage {
     fn path(&self) -> &'static str {
-        "/"
+        "./"
     }
 
     /// Whether and how a field is stored, in words.

@@ -31,7 +31,7 @@ pub struct StatsPage {
 
 impl StatsPage {
     fn path(&self) -> &'static str {
-        "/stats"
+        "stats"
     }
 }
 
