@@ -14,7 +14,6 @@ pub mod datadir;
 pub mod host;
 pub mod http;
 pub mod listener;
-pub mod outbound;
 pub mod pages;
 pub mod published;
 pub mod routes;
@@ -22,7 +21,7 @@ pub mod sequencer;
 pub mod server;
 pub mod stats;
 pub mod storage;
-pub mod wire;
 pub mod witness;
 
 pub use lucent_core as core;
+pub use lucent_wire as wire;

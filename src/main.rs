@@ -11,9 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 
 use lucent::bench::{fill, load};
+use lucent::cli::PENDING_EXIT_CODE;
 use lucent::cli::progress::Progress;
-use lucent::cli::quorum::WitnessQuorum;
-use lucent::cli::submit::{self, CheckError, PENDING_EXIT_CODE, ReportFields, SubmitOptions};
 use lucent::cli::verify::{self, VerifyOptions};
 use lucent::clock::{Clock, ManualClock, SystemClock};
 use lucent::core::note::{SigningKey, VerifierKey};
@@ -24,6 +23,8 @@ use lucent::listener::ConnectionLimits;
 use lucent::sequencer::DEFAULT_QUEUE_CAPACITY;
 use lucent::server::{self, ServeConfig};
 use lucent::witness::{LogKey, WitnessConfig};
+use lucent_client::quorum::WitnessQuorum;
+use lucent_client::submit::{self, CheckError, ReportFields, SubmitOptions};
 
 #[derive(Parser)]
 #[command(

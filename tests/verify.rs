@@ -17,15 +17,15 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use common::{TestServer, config, nonce, report, signed_promise};
-use lucent::cli::http::LogClient;
 use lucent::cli::progress::Progress;
-use lucent::cli::quorum::WitnessQuorum;
-use lucent::cli::submit::{
-    self, CheckError, ReportFields, SavedPromise, SubmitError, SubmitOptions,
-};
 use lucent::cli::verify::{Growth, VerifyError, VerifyOptions, VerifyReport, verify};
 use lucent::clock::ManualClock;
 use lucent::datadir::{DataDir, KEY_FILE};
+use lucent_client::http::LogClient;
+use lucent_client::quorum::WitnessQuorum;
+use lucent_client::submit::{
+    self, CheckError, ReportFields, SavedPromise, SubmitError, SubmitOptions,
+};
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::hash::leaf_hash;
@@ -1011,7 +1011,7 @@ async fn the_command_line_exits_non_zero_and_names_the_failure() {
     assert!(stdout.contains("promise saved to"), "{stdout}");
     let check_args = ["submit", "--check", &promise].map(String::from).to_vec();
     let (code, _, stderr) = lucent(check_args.clone()).await;
-    assert_eq!(code, submit::PENDING_EXIT_CODE, "{stderr}");
+    assert_eq!(code, lucent::cli::PENDING_EXIT_CODE, "{stderr}");
     assert!(stderr.contains("not published yet"), "{stderr}");
     server.set_time(at(6, 0)).await;
     let (code, stdout, stderr) = lucent(check_args).await;

@@ -463,7 +463,7 @@ pub fn signed_promise(
     key: &lucent_core::note::SigningKey,
     record: &lucent_core::record::Record,
     publish_after: &str,
-) -> lucent::cli::submit::SavedPromise {
+) -> lucent_client::submit::SavedPromise {
     let bytes = record.to_bytes();
     let hash = lucent_core::record::record_hash(&bytes);
     let day = record.day.to_string();
@@ -471,7 +471,7 @@ pub fn signed_promise(
         .unwrap()
         .sign(key)
         .unwrap();
-    lucent::cli::submit::SavedPromise {
+    lucent_client::submit::SavedPromise {
         url: url.to_owned(),
         verifier_key: key.verifier_key().to_string(),
         answer: lucent::wire::PromiseBody {

@@ -8,7 +8,7 @@ use lucent_core::note::{KeyError, VerifierKey};
 use lucent_core::record::{Day, ParseError, Report};
 
 use super::promise::{PromiseCheckError, SavedPromise, open_answer};
-use crate::cli::http::{HttpError, LogClient, PromiseAnswer, SubmitAnswer};
+use crate::http::{HttpError, LogClient, PromiseAnswer, SubmitAnswer};
 
 /// The fields of a report, as given on the command line.
 #[derive(Debug, Clone)]

@@ -16,6 +16,3 @@ mod send;
 pub use check::{CheckError, CheckReport, check};
 pub use promise::{PromiseCheckError, SavedPromise};
 pub use send::{ReportFields, Submission, SubmitError, SubmitOptions, submit};
-
-/// The exit code of `lucent submit --check` while the record is pending.
-pub const PENDING_EXIT_CODE: i32 = 3;

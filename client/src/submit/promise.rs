@@ -11,7 +11,7 @@ use lucent_core::promise::{PromiseError, open_promise};
 use lucent_core::record::{Day, ParseError, Record, record_hash};
 
 use super::{CheckError, SubmitError};
-use crate::cli::http::PromiseAnswer;
+use crate::http::PromiseAnswer;
 
 /// A verified promise as `lucent submit` saves it: the server's answer,
 /// and where and with which key to check it later. It holds no nonce.

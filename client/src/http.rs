@@ -14,8 +14,8 @@ use lucent_core::tiles::TilePath;
 
 // The answers' wire types, shared with the server.
 use crate::outbound::{BodyError, read_bounded};
-use crate::wire::{ConsistencyProofBody, EntryBody, InclusionProofBody};
-pub use crate::wire::{
+use lucent_wire::{ConsistencyProofBody, EntryBody, InclusionProofBody};
+pub use lucent_wire::{
     LogBody as LogInfo, PromiseBody as PromiseAnswer, ReceiptBody as Receipt,
     RootBody as ServedRoot,
 };
