@@ -363,7 +363,7 @@ async fn verify_and_check_demand_a_quorum_and_name_the_missing_witnesses() {
     use lucent::cli::progress::Progress;
     use lucent::cli::verify::{VerifyError, VerifyOptions, verify};
     use lucent_client::quorum::WitnessQuorum;
-    use lucent_client::submit::{self, CheckError, ReportFields, SubmitOptions};
+    use lucent_client::submit::{self, CheckError, ReportFields, SubmitOptions, Usage};
 
     let dir = tempfile::tempdir().unwrap();
     let (witness, key, log) = witnessed_log(dir.path()).await;
@@ -371,10 +371,12 @@ async fn verify_and_check_demand_a_quorum_and_name_the_missing_witnesses() {
         url: log.base.clone(),
         report: ReportFields {
             nonce: nonce(),
-            version: "1.4.2".into(),
-            tokens_created: 1,
-            tokens_detokenized: 2,
-            grants_issued: 3,
+            usage: Usage {
+                version: "1.4.2".into(),
+                tokens_created: 1,
+                tokens_detokenized: 2,
+                grants_issued: 3,
+            },
         },
         key: Some(log_key().verifier_key()),
     })

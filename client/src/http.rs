@@ -59,6 +59,8 @@ pub enum HttpError {
         url: String,
         status: u16,
         detail: String,
+        /// The answer's `Retry-After`, in seconds (not its HTTP-date form).
+        retry_after: Option<Duration>,
     },
     #[error("{url}: the answer is not valid: {reason}")]
     Body { url: String, reason: String },
@@ -72,6 +74,28 @@ pub enum HttpError {
     },
     #[error("{url}: the log serves more than {limit} roots")]
     TooManyRoots { url: String, limit: usize },
+}
+
+impl HttpError {
+    /// Whether another try may succeed: the request did not get through
+    /// (no connection, a time-out, a cut answer), or the server said so
+    /// (5xx, 429). Any other 4xx, or an answer that is not valid, would be
+    /// the same again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            HttpError::Request { .. } => true,
+            HttpError::Status { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// How long the server asked the client to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HttpError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
 }
 
 /// What a receipt request found.
@@ -106,6 +130,7 @@ struct Answer {
     method: &'static str,
     url: String,
     status: u16,
+    retry_after: Option<Duration>,
     body: Vec<u8>,
 }
 
@@ -134,6 +159,7 @@ impl Answer {
             url: self.url.clone(),
             status: self.status,
             detail,
+            retry_after: self.retry_after,
         }
     }
 
@@ -213,6 +239,7 @@ impl LogClient {
         };
         let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
         let body = read_bounded(response, limit)
             .await
             .map_err(|error| match error {
@@ -223,6 +250,7 @@ impl LogClient {
             method,
             url,
             status,
+            retry_after,
             body,
         })
     }
@@ -398,6 +426,13 @@ fn tile_limit(path: TilePath) -> usize {
         TilePath::Hash { .. } => width * Hash::LEN,
         TilePath::Entries { .. } => width * (2 + MAX_ENTRY_BYTES),
     }
+}
+
+/// `Retry-After` in delay-seconds, the form lucent sends; an HTTP-date is
+/// left to the client's own backoff.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse().ok().map(Duration::from_secs)
 }
 
 /// Whether `url` names this machine.

@@ -13,7 +13,16 @@
 pub mod http;
 pub mod outbound;
 pub mod quorum;
+mod reporter;
+pub mod retry;
+pub mod state;
 pub mod submit;
+
+pub use quorum::WitnessQuorum;
+pub use reporter::{Reported, Reporter, ReporterBuilder, ReporterError};
+pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
+pub use state::{ReceiptCheck, StateDir, StateError};
+pub use submit::{CheckError, CheckReport, SavedPromise, Submission, SubmitError, Usage};
 
 pub use lucent_core as core;
 pub use lucent_wire as wire;

@@ -215,23 +215,8 @@ pub fn copy_data_dir(from: &Path, to: &Path) {
 
 pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
     ServeConfig {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.to_owned(),
-        origin: origin.into(),
-        publish_period: period,
-        rate_limit: None,
-        trusted_proxies: Vec::new(),
-        queue_capacity: lucent::sequencer::DEFAULT_QUEUE_CAPACITY,
-        connection_limits: lucent::listener::ConnectionLimits {
-            max_connections: 512,
-            max_connections_per_address: 128,
-            head_timeout: std::time::Duration::from_secs(10),
-            read_timeout: std::time::Duration::from_secs(10),
-            write_timeout: std::time::Duration::from_secs(10),
-        },
-        request_timeout: std::time::Duration::from_secs(8),
-        witnesses: Vec::new(),
         database_url: test_database(dir),
+        ..ServeConfig::loopback(dir, origin, period)
     }
 }
 

@@ -29,9 +29,13 @@ impl SavedPromise {
         PathBuf::from(format!("lucent-promise-{}.json", self.answer.day))
     }
 
+    /// The promise file's text: pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a promise serializes") + "\n"
+    }
+
     pub fn save(&self, path: &Path) -> Result<(), SubmitError> {
-        let text = serde_json::to_string_pretty(self).expect("a promise serializes");
-        std::fs::write(path, text + "\n").map_err(|error| SubmitError::Save {
+        std::fs::write(path, self.to_json()).map_err(|error| SubmitError::Save {
             path: path.to_owned(),
             error,
         })
