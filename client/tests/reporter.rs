@@ -16,13 +16,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use lucent::clock::ManualClock;
 use lucent::server::{RunningServer, ServeConfig};
+use lucent_client::core::note::VerifierKey;
 use lucent_client::core::period::Period;
 use lucent_client::http::HttpError;
 use lucent_client::retry::Sleep;
 use lucent_client::submit::PromiseCheckError;
 use lucent_client::{
-    CheckError, Reporter, ReporterError, RetryPolicy, Sleeper, StateDir, SubmitError, Usage,
-    WitnessQuorum,
+    CheckError, ReceiptCheck, Reporter, ReporterError, RetryPolicy, Sleeper, StateDir, SubmitError,
+    Usage, WitnessQuorum,
 };
 use standin::{Reply, StandIn};
 
@@ -116,12 +117,25 @@ fn usage(tokens_created: u64) -> Usage {
 
 /// A reporter to `url` pinned to `log`'s key, keeping its state in `dir`.
 fn reporter(url: &str, log: &TestLog, dir: &Path, waits: &Waits) -> Reporter {
+    pinned_reporter(url, log.server.verifier_key.clone(), dir, waits)
+}
+
+fn pinned_reporter(url: &str, key: VerifierKey, dir: &Path, waits: &Waits) -> Reporter {
     Reporter::builder(url, dir)
-        .key(log.server.verifier_key.clone())
+        .key(key)
         .retry(policy())
         .sleeper(Arc::new(waits.clone()))
         .build()
         .unwrap()
+}
+
+/// A log started in `data` to make its key, then stopped: the base URL it
+/// had, free now, and its key.
+async fn stopped_log(data: &Path) -> (String, VerifierKey) {
+    let log = TestLog::start(data).await;
+    let (base, key) = (log.base.clone(), log.server.verifier_key.clone());
+    log.server.shutdown().await;
+    (base, key)
 }
 
 /// The names in a state directory's folder.
@@ -145,14 +159,15 @@ async fn a_report_is_verified_kept_and_its_receipt_checked_once_published() {
     let log = TestLog::start(&dir.path().join("log")).await;
     let state = dir.path().join("state");
     let waits = Waits::default();
-    let spread = Reporter::builder(&log.base, &state)
+    let reporter = Reporter::builder(&log.base, &state)
         .key(log.server.verifier_key.clone())
         .retry(RetryPolicy {
             max_initial_delay: Duration::from_secs(900),
             ..policy()
         })
-        .sleeper(Arc::new(waits.clone()));
-    let reporter = spread.build().unwrap();
+        .sleeper(Arc::new(waits.clone()))
+        .build()
+        .unwrap();
 
     let reported = reporter.report(&usage(120)).await.unwrap();
     // One random wait before the first try, within the policy's bound.
@@ -206,27 +221,19 @@ async fn a_report_is_verified_kept_and_its_receipt_checked_once_published() {
     assert_eq!(std::fs::read_to_string(&reported.kept).unwrap(), kept);
 
     // Before the day is published: pending, and still kept.
-    let checks = reporter
-        .check_receipts(&WitnessQuorum::default())
-        .await
-        .unwrap();
-    assert_eq!(checks.len(), 1);
-    assert!(checks[0].is_pending(), "{}", checks[0]);
-    assert_eq!(checks[0].promise, reported.kept);
-    assert!(checks[0].to_string().contains("2026-11-02T00:00:00Z"));
+    let check = only_check(&reporter).await;
+    assert!(check.is_pending(), "{}", check);
+    assert_eq!(check.promise, reported.kept);
+    assert!(check.to_string().contains("2026-11-02T00:00:00Z"));
 
     // Published: verified, and moved to verified/; then nothing is left.
     log.set_time(NEXT_DAY).await;
-    let checks = reporter
-        .check_receipts(&WitnessQuorum::default())
-        .await
-        .unwrap();
-    assert_eq!(checks.len(), 1);
-    let checked = checks[0].outcome.as_ref().unwrap();
+    let check = only_check(&reporter).await;
+    let checked = check.outcome.as_ref().unwrap();
     assert_eq!((checked.index, checked.day_size), (0, 1));
     assert_eq!(checked.record_hash.to_hex(), answer.record_hash);
     assert_eq!(
-        checks[0].promise,
+        check.promise,
         state.join("verified").join("2026-11-01.json")
     );
     assert_eq!(names_in(&state, "promises"), Vec::<String>::new());
@@ -236,6 +243,16 @@ async fn a_report_is_verified_kept_and_its_receipt_checked_once_published() {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// The receipt check of the one promise kept.
+async fn only_check(reporter: &Reporter) -> ReceiptCheck {
+    let mut checks = reporter
+        .check_receipts(&WitnessQuorum::default())
+        .await
+        .unwrap();
+    assert_eq!(checks.len(), 1);
+    checks.pop().unwrap()
 }
 
 /// A second reporter on the same state directory, with no waits.
@@ -275,24 +292,14 @@ async fn a_reporter_needs_a_key_pinned_or_trusted_explicitly() {
 async fn a_server_that_is_down_gets_the_report_once_it_is_up() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("log");
-    // Started once to make its key, then stopped: its port is free.
-    let first = TestLog::start(&data).await;
-    let address = first.server.address;
-    let key = first.server.verifier_key.clone();
-    first.server.shutdown().await;
-
+    let (base, key) = stopped_log(&data).await;
     let (gate, mut waiting) = mpsc::unbounded_channel();
     let waits = Waits {
         gate: Some(gate),
         ..Waits::default()
     };
     let state = dir.path().join("state");
-    let reporter = Reporter::builder(format!("http://{address}"), &state)
-        .key(key)
-        .retry(policy())
-        .sleeper(Arc::new(waits.clone()))
-        .build()
-        .unwrap();
+    let reporter = pinned_reporter(&base, key, &state, &waits);
     let reporting = tokio::spawn(async move { reporter.report(&usage(7)).await });
 
     // The first try found no server: the reporter waits. Twice the server
@@ -302,7 +309,7 @@ async fn a_server_that_is_down_gets_the_report_once_it_is_up() {
     }
     let open = waiting.recv().await.unwrap();
     nothing_kept(&state);
-    let log = TestLog::start_on(&data, &address.to_string()).await;
+    let log = TestLog::start_on(&data, base.trim_start_matches("http://")).await;
     open.send(()).unwrap();
 
     let reported = reporting.await.unwrap().unwrap();
@@ -319,19 +326,13 @@ async fn a_server_that_is_down_gets_the_report_once_it_is_up() {
 #[tokio::test]
 async fn a_server_down_for_every_try_gets_nothing_and_nothing_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let log = TestLog::start(&dir.path().join("log")).await;
-    let address = log.server.address;
-    let key = log.server.verifier_key.clone();
-    log.server.shutdown().await;
+    let (base, key) = stopped_log(&dir.path().join("log")).await;
     let state = dir.path().join("state");
     let waits = Waits::default();
-    let reporter = Reporter::builder(format!("http://{address}"), &state)
-        .key(key)
-        .retry(policy())
-        .sleeper(Arc::new(waits.clone()))
-        .build()
-        .unwrap();
-    let error = reporter.report(&usage(7)).await.unwrap_err();
+    let error = pinned_reporter(&base, key, &state, &waits)
+        .report(&usage(7))
+        .await
+        .unwrap_err();
     let ReporterError::Submit { attempts, error } = &error else {
         panic!("{error}");
     };
@@ -346,27 +347,23 @@ async fn a_server_down_for_every_try_gets_nothing_and_nothing_is_kept() {
 
 /// The stand-in's answer to an overloaded or rate-limited report.
 fn busy(status: u16, retry_after: &str) -> Reply {
-    Reply::Answer {
-        status,
-        headers: vec![
-            ("content-type", "application/problem+json".into()),
-            ("retry-after", retry_after.into()),
-        ],
-        body: format!(r#"{{"status":{status},"detail":"busy"}}"#).into_bytes(),
+    let mut reply = Reply::problem(status, "busy");
+    if let Reply::Answer { headers, .. } = &mut reply {
+        headers.push(("retry-after", retry_after.into()));
     }
+    reply
 }
 
 #[tokio::test]
 async fn a_503_or_429_is_retried_no_sooner_than_its_retry_after() {
     let dir = tempfile::tempdir().unwrap();
     let log = TestLog::start(&dir.path().join("log")).await;
-    let upstream = log.base.clone();
     // The first report is answered 503 (Retry-After: 7), the second 429
     // (Retry-After: 30), the third goes through to the log.
-    let standin = StandIn::start(move |request| match request.posts_so_far {
-        1 if request.is_report() => busy(503, "7"),
-        2 if request.is_report() => busy(429, "30"),
-        _ => Reply::Forward(upstream.clone(), request.body.clone()),
+    let standin = StandIn::before(&log.base, |request| match request.posts_so_far {
+        1 if request.is_report() => Some(busy(503, "7")),
+        2 if request.is_report() => Some(busy(429, "30")),
+        _ => None,
     })
     .await;
     let state = dir.path().join("state");
@@ -385,32 +382,34 @@ async fn a_503_or_429_is_retried_no_sooner_than_its_retry_after() {
     assert_eq!(names_in(&state, "promises"), ["2026-11-01.json"]);
 }
 
+/// Reports through `url` to `log`'s pinned key, which must fail at the
+/// first try, with no wait and nothing kept: the failure.
+async fn refused_at_once(url: &str, log: &TestLog, dir: &Path) -> SubmitError {
+    let state = dir.join("state");
+    let waits = Waits::default();
+    let error = reporter(url, log, &state, &waits)
+        .report(&usage(7))
+        .await
+        .unwrap_err();
+    let ReporterError::Submit { attempts: 1, error } = error else {
+        panic!("{error}");
+    };
+    assert!(waits.asked().is_empty());
+    nothing_kept(&state);
+    error
+}
+
 #[tokio::test]
 async fn a_refusal_is_not_retried_and_nothing_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let log = TestLog::start(&dir.path().join("log")).await;
-    let upstream = log.base.clone();
-    let standin = StandIn::start(move |request| {
-        if request.is_report() {
-            Reply::Answer {
-                status: 400,
-                headers: vec![("content-type", "application/problem+json".into())],
-                body: br#"{"status":400,"detail":"version: refused"}"#.to_vec(),
-            }
-        } else {
-            Reply::Forward(upstream.clone(), request.body.clone())
-        }
+    let standin = StandIn::before(&log.base, |request| {
+        request
+            .is_report()
+            .then(|| Reply::problem(400, "version: refused"))
     })
     .await;
-    let state = dir.path().join("state");
-    let waits = Waits::default();
-    let error = reporter(&standin.base, &log, &state, &waits)
-        .report(&usage(7))
-        .await
-        .unwrap_err();
-    let ReporterError::Submit { attempts: 1, error } = &error else {
-        panic!("{error}");
-    };
+    let error = refused_at_once(&standin.base, &log, dir.path()).await;
     assert!(
         matches!(
             error,
@@ -420,8 +419,6 @@ async fn a_refusal_is_not_retried_and_nothing_is_kept() {
     );
     assert!(error.to_string().contains("version: refused"), "{error}");
     assert_eq!(standin.reports(), 1);
-    assert!(waits.asked().is_empty());
-    nothing_kept(&state);
 }
 
 #[tokio::test]
@@ -431,32 +428,19 @@ async fn a_promise_signed_by_another_key_is_refused_and_nothing_is_kept() {
     // Another log of the same name, with a key of its own, answers the
     // report; the pinned log's key is what is served as the log's.
     let other = TestLog::start(&dir.path().join("other")).await;
-    let (served, signer) = (pinned.base.clone(), other.base.clone());
-    let standin = StandIn::start(move |request| {
-        let to = if request.is_report() {
-            &signer
-        } else {
-            &served
-        };
-        Reply::Forward(to.clone(), request.body.clone())
+    let signer = other.base.clone();
+    let standin = StandIn::before(&pinned.base, move |request| {
+        request
+            .is_report()
+            .then(|| Reply::forward(&signer, request))
     })
     .await;
-    let state = dir.path().join("state");
-    let waits = Waits::default();
-    let error = reporter(&standin.base, &pinned, &state, &waits)
-        .report(&usage(7))
-        .await
-        .unwrap_err();
-    let ReporterError::Submit { attempts: 1, error } = &error else {
-        panic!("{error}");
-    };
+    let error = refused_at_once(&standin.base, &pinned, dir.path()).await;
     assert!(
         matches!(error, SubmitError::Promise(PromiseCheckError::Signature(_))),
         "{error}"
     );
     assert!(error.to_string().contains("does not verify"), "{error}");
-    assert!(waits.asked().is_empty());
-    nothing_kept(&state);
 }
 
 #[tokio::test]
@@ -473,14 +457,7 @@ async fn a_promise_for_another_record_than_the_one_sent_is_refused_and_nothing_i
         Reply::Forward(upstream.clone(), body.into_bytes())
     })
     .await;
-    let state = dir.path().join("state");
-    let error = reporter(&standin.base, &log, &state, &Waits::default())
-        .report(&usage(7))
-        .await
-        .unwrap_err();
-    let ReporterError::Submit { attempts: 1, error } = &error else {
-        panic!("{error}");
-    };
+    let error = refused_at_once(&standin.base, &log, dir.path()).await;
     let SubmitError::Promise(PromiseCheckError::NotTheReportSent {
         expected, found, ..
     }) = error
@@ -489,41 +466,27 @@ async fn a_promise_for_another_record_than_the_one_sent_is_refused_and_nothing_i
     };
     assert!(expected.contains(r#""tokens_created":7"#), "{expected}");
     assert!(found.contains(r#""tokens_created":9"#), "{found}");
-    nothing_kept(&state);
 }
 
 #[tokio::test]
 async fn a_kept_promise_whose_receipt_is_withheld_is_reported_as_broken() {
     let dir = tempfile::tempdir().unwrap();
     let log = TestLog::start(&dir.path().join("log")).await;
-    let upstream = log.base.clone();
-    let standin = StandIn::start(move |request| {
-        if request.path.starts_with("/v1/receipts/") {
-            Reply::Answer {
-                status: 404,
-                headers: vec![("content-type", "application/problem+json".into())],
-                body: br#"{"status":404}"#.to_vec(),
-            }
-        } else {
-            Reply::Forward(upstream.clone(), request.body.clone())
-        }
+    let standin = StandIn::before(&log.base, |request| {
+        (request.path.starts_with("/v1/receipts/")).then(|| Reply::problem(404, "not found"))
     })
     .await;
     let state = dir.path().join("state");
     let reporter = reporter(&standin.base, &log, &state, &Waits::default());
     reporter.report(&usage(7)).await.unwrap();
     log.set_time(NEXT_DAY).await;
-    let checks = reporter
-        .check_receipts(&WitnessQuorum::default())
-        .await
-        .unwrap();
-    assert_eq!(checks.len(), 1);
+    let check = only_check(&reporter).await;
     assert!(
-        matches!(checks[0].outcome, Err(CheckError::NotPublished { .. })),
+        matches!(check.outcome, Err(CheckError::NotPublished { .. })),
         "{}",
-        checks[0]
+        check
     );
-    assert!(checks[0].to_string().contains("does not verify"));
+    assert!(check.to_string().contains("does not verify"));
     // Kept, to be shown again.
     assert_eq!(names_in(&state, "promises"), ["2026-11-01.json"]);
 }

@@ -35,6 +35,22 @@ pub enum Reply {
     },
 }
 
+impl Reply {
+    /// An RFC 9457 problem with this status and detail.
+    pub fn problem(status: u16, detail: &str) -> Reply {
+        Reply::Answer {
+            status,
+            headers: vec![("content-type", "application/problem+json".into())],
+            body: format!(r#"{{"status":{status},"detail":"{detail}"}}"#).into_bytes(),
+        }
+    }
+
+    /// The request, unchanged, to the log at `base`.
+    pub fn forward(base: &str, request: &Request) -> Reply {
+        Reply::Forward(base.to_owned(), request.body.clone())
+    }
+}
+
 pub struct StandIn {
     pub base: String,
     reports: Arc<AtomicUsize>,
@@ -59,6 +75,19 @@ impl StandIn {
             }
         });
         StandIn { base, reports }
+    }
+
+    /// In front of the log at `upstream`: `rule`'s answer, or the request
+    /// forwarded unchanged where it has none.
+    pub async fn before(
+        upstream: &str,
+        rule: impl Fn(&Request) -> Option<Reply> + Send + Sync + 'static,
+    ) -> StandIn {
+        let upstream = upstream.to_owned();
+        StandIn::start(move |request| {
+            rule(request).unwrap_or_else(|| Reply::forward(&upstream, request))
+        })
+        .await
     }
 
     /// Reports received.
