@@ -1,6 +1,7 @@
 //! A small HTTP client for a lucent log's public endpoints (SPEC section 5).
 //! Every error names the URL it came from; answers are checked only for
-//! shape here, and for meaning by [`super::verify`] and [`super::submit`].
+//! shape here, and for meaning by [`crate::submit`] and by the server
+//! crate's `lucent verify`.
 
 use std::net::IpAddr;
 use std::time::Duration;

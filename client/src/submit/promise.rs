@@ -1,7 +1,7 @@
 //! The promise a log answers a report with: its checks, and the file
 //! `lucent submit` saves it in for `--check`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,11 +24,6 @@ pub struct SavedPromise {
 }
 
 impl SavedPromise {
-    /// `lucent-promise-<day>.json`.
-    pub fn default_file_name(&self) -> PathBuf {
-        PathBuf::from(format!("lucent-promise-{}.json", self.answer.day))
-    }
-
     /// The promise file's text: pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a promise serializes") + "\n"
