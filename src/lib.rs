@@ -15,7 +15,6 @@ pub mod host;
 pub mod http;
 pub mod listener;
 pub mod metrics;
-pub mod outbound;
 pub mod pages;
 pub mod published;
 pub mod routes;
@@ -23,7 +22,7 @@ pub mod sequencer;
 pub mod server;
 pub mod stats;
 pub mod storage;
-pub mod wire;
 pub mod witness;
 
 pub use lucent_core as core;
+pub use lucent_wire as wire;

@@ -11,9 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 
 use lucent::bench::{fill, load};
+use lucent::cli::PENDING_EXIT_CODE;
 use lucent::cli::progress::Progress;
-use lucent::cli::quorum::WitnessQuorum;
-use lucent::cli::submit::{self, CheckError, PENDING_EXIT_CODE, ReportFields, SubmitOptions};
 use lucent::cli::verify::{self, VerifyOptions};
 use lucent::clock::{Clock, ManualClock, SystemClock};
 use lucent::core::note::{SigningKey, VerifierKey};
@@ -24,6 +23,11 @@ use lucent::listener::ConnectionLimits;
 use lucent::sequencer::DEFAULT_QUEUE_CAPACITY;
 use lucent::server::{self, ServeConfig};
 use lucent::witness::{LogKey, WitnessConfig};
+use lucent_client::state::PROMISES_DIR;
+use lucent_client::submit::{self, CheckError};
+use lucent_client::{
+    ReceiptCheck, Reporter, RetryPolicy, Sleeper, StateDir, TokioSleeper, Usage, WitnessQuorum,
+};
 
 #[derive(Parser)]
 #[command(
@@ -65,8 +69,9 @@ enum Command {
     /// tiles, the hash chain from the entries, the consistency of the roots,
     /// the days and the order of the entries.
     Verify(VerifyArgs),
-    /// Send a report and save its verified promise; with --check, verify the
-    /// receipt of a saved promise once it is published.
+    /// Send this deployment's report of the day, with retries; verify its
+    /// signed promise and keep it; with --check, verify the receipts of
+    /// promises kept once they are published.
     Submit(SubmitArgs),
     /// Measure a server (see BENCHMARKS.md).
     #[command(subcommand)]
@@ -182,38 +187,59 @@ impl TrustedWitnesses {
 
 #[derive(Args)]
 struct SubmitArgs {
-    /// The log's URL.
+    /// The log's URL, e.g. https://log.example.com.
     #[arg(required_unless_present = "check")]
     url: Option<String>,
-    /// Verify the receipt of a promise saved by an earlier submit instead;
-    /// exits with 3 while the record is not yet published.
-    #[arg(long, value_name = "PROMISE_FILE", conflicts_with_all = [
+    /// Instead of reporting, verify the receipt of a saved promise, or of
+    /// every promise kept in a state directory whose receipt has not
+    /// verified yet (one that verifies moves to its verified/ folder).
+    /// Exits with 3 while a record is not yet published, 1 if a receipt
+    /// does not verify.
+    #[arg(long, value_name = "PROMISE_FILE|STATE_DIR", conflicts_with_all = [
         "url", "version", "tokens_created", "tokens_detokenized", "grants_issued", "key", "out",
     ])]
     check: Option<PathBuf>,
-    /// The deployment's secret nonce (a version-4 UUID).
-    #[arg(
-        long,
-        env = "LUCENT_NONCE",
-        hide_env_values = true,
-        required_unless_present = "check"
-    )]
+    /// The deployment's secret nonce, a random version-4 UUID, if you keep
+    /// it yourself; by default the one in --state-dir, made there on first
+    /// use. Sent in the report only, never saved or printed.
+    #[arg(long, env = "LUCENT_NONCE", hide_env_values = true)]
     nonce: Option<String>,
-    /// The deployed product version.
+    /// The deployed product version: SemVer MAJOR.MINOR.PATCH with an
+    /// optional pre-release (1.4.2, 2.0.0-rc.1), no build metadata.
     #[arg(long, required_unless_present = "check")]
     version: Option<String>,
+    /// Tokens created in the last 24 hours (0 to 2^53 - 1).
     #[arg(long, required_unless_present = "check")]
     tokens_created: Option<u64>,
+    /// Tokens detokenized in the last 24 hours (0 to 2^53 - 1).
     #[arg(long, required_unless_present = "check")]
     tokens_detokenized: Option<u64>,
+    /// Grants issued in the last 24 hours (0 to 2^53 - 1).
     #[arg(long, required_unless_present = "check")]
     grants_issued: Option<u64>,
-    /// The log's verifier key, if you have it; it must be the one served.
+    /// The log's verifier key, from a source you trust: the promise must be
+    /// signed with it, and the log must serve it. Without it, submit trusts
+    /// the key that the log sends, and says so.
     #[arg(long)]
     key: Option<String>,
-    /// Where to save the promise [default: lucent-promise-<day>.json].
+    /// Where the deployment's nonce (the file nonce, made on first use,
+    /// mode 0600) and the promises (promises/<day>.json, until their
+    /// receipts verify) are kept.
+    #[arg(long, env = "LUCENT_STATE_DIR", default_value = "./lucent-state")]
+    state_dir: PathBuf,
+    /// Also save the promise to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Tries in all while the log cannot be reached or answers 5xx or 429,
+    /// with exponential backoff and jitter, never sooner than its
+    /// Retry-After.
+    #[arg(long, default_value_t = RetryPolicy::default().attempts)]
+    attempts: u32,
+    /// Before sending, wait a random time of up to this many seconds, so
+    /// that deployments that report from cron at the same time do not all
+    /// arrive in the same second (e.g. 900).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    max_delay: u64,
     /// With --check: the witnesses whose signatures the receipt's root must
     /// carry.
     #[command(flatten)]
@@ -439,8 +465,11 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 
 /// `submit --check`: a pending record is not a failure but its own exit
 /// code, so that a script can tell "try later" from "the log cheated".
-async fn check(promise_file: &Path, witnesses: &WitnessQuorum) -> anyhow::Result<()> {
-    match submit::check(promise_file, witnesses).await {
+async fn check(promise: &Path, witnesses: &WitnessQuorum) -> anyhow::Result<()> {
+    if promise.is_dir() {
+        return check_kept(promise, witnesses).await;
+    }
+    match submit::check(promise, witnesses).await {
         Ok(report) => {
             println!("{report}");
             Ok(())
@@ -453,33 +482,92 @@ async fn check(promise_file: &Path, witnesses: &WitnessQuorum) -> anyhow::Result
     }
 }
 
+/// `submit --check <state dir>`: every kept promise; fails if any receipt
+/// does not verify, else exits with 3 if any record is pending.
+async fn check_kept(dir: &Path, witnesses: &WitnessQuorum) -> anyhow::Result<()> {
+    if !dir.join(PROMISES_DIR).is_dir() {
+        anyhow::bail!(
+            "{} is not a state directory: it has no {PROMISES_DIR} folder",
+            dir.display()
+        );
+    }
+    let checks = StateDir::open(dir)?.check_receipts(witnesses).await?;
+    let failed = checks
+        .iter()
+        .filter(|c| c.outcome.is_err() && !c.is_pending())
+        .count();
+    for checked in &checks {
+        match checked.outcome {
+            Ok(_) => println!("{checked}"),
+            Err(_) => eprintln!("{checked}"),
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} receipts do not verify", checks.len());
+    }
+    if checks.iter().any(ReceiptCheck::is_pending) {
+        std::process::exit(PENDING_EXIT_CODE);
+    }
+    Ok(())
+}
+
 async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     if !args.witnesses.keys.is_empty() {
         anyhow::bail!("--witness and --quorum check a receipt: they go with --check");
     }
     // clap requires these without --check.
     let required = "required without --check";
-    let options = SubmitOptions {
-        url: args.url.expect(required),
-        report: ReportFields {
-            nonce: args.nonce.expect(required),
-            version: args.version.expect(required),
-            tokens_created: args.tokens_created.expect(required),
-            tokens_detokenized: args.tokens_detokenized.expect(required),
-            grants_issued: args.grants_issued.expect(required),
-        },
-        key: args.key.as_deref().map(parse_key).transpose()?,
+    let usage = Usage {
+        version: args.version.expect(required),
+        tokens_created: args.tokens_created.expect(required),
+        tokens_detokenized: args.tokens_detokenized.expect(required),
+        grants_issued: args.grants_issued.expect(required),
     };
-    let submission = submit::submit(&options)
+    let retry = RetryPolicy {
+        attempts: args.attempts,
+        max_initial_delay: Duration::from_secs(args.max_delay),
+        ..RetryPolicy::default()
+    };
+    let mut reporter = Reporter::builder(args.url.expect(required), &args.state_dir)
+        .retry(retry)
+        .sleeper(Arc::new(SaysWhenItWaits));
+    reporter = match &args.key {
+        Some(key) => reporter.key(parse_key(key)?),
+        None => reporter.trust_served_key(),
+    };
+    if let Some(nonce) = args.nonce {
+        reporter = reporter.nonce(nonce);
+    }
+    let reported = reporter
+        .build()?
+        .report(&usage)
         .await
         .context("submitting failed")?;
-    let out = args
-        .out
-        .unwrap_or_else(|| submission.promise.default_file_name());
-    submission.promise.save(&out)?;
-    println!("{submission}");
-    println!("promise saved to {}", out.display());
+    let promise = &reported.submission.promise;
+    if args.key.is_none() {
+        eprintln!(
+            "no --key given: trusted the verifier key that the server sent, {}; pin it with \
+             --key, from a source you trust",
+            promise.verifier_key
+        );
+    }
+    println!("{}", reported.submission);
+    println!("promise kept in {}", reported.kept.display());
+    if let Some(out) = &args.out {
+        promise.save(out)?;
+        println!("promise saved to {}", out.display());
+    }
     Ok(())
+}
+
+/// Waits as tokio does, saying so on stderr first.
+struct SaysWhenItWaits;
+
+impl Sleeper for SaysWhenItWaits {
+    fn sleep(&self, duration: Duration) -> lucent_client::retry::Sleep {
+        eprintln!("waiting {:.1} s before sending", duration.as_secs_f64());
+        TokioSleeper.sleep(duration)
+    }
 }
 
 fn parse_key(text: &str) -> anyhow::Result<VerifierKey> {
@@ -614,5 +702,26 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// `lucent submit --help` describes every field.
+    #[test]
+    fn every_submit_argument_is_described() {
+        let command = Cli::command();
+        let submit = command.find_subcommand("submit").unwrap();
+        let undescribed: Vec<_> = submit
+            .get_arguments()
+            .filter(|arg| arg.get_help().is_none() && arg.get_long_help().is_none())
+            .map(|arg| arg.get_id().to_string())
+            .collect();
+        assert_eq!(undescribed, Vec::<String>::new());
+        assert!(submit.get_arguments().count() >= 14);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -48,6 +48,34 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     /// Where `GET /metrics` is served for the operator; `None`: nowhere.
     pub metrics_listen: Option<String>,
+}
+
+impl ServeConfig {
+    /// A log in `data_dir` on a free port of 127.0.0.1, on SQLite, with no
+    /// rate limit and no witnesses: for tests and local trials.
+    pub fn loopback(data_dir: &Path, origin: &str, publish_period: Period) -> ServeConfig {
+        let seconds = Duration::from_secs;
+        ServeConfig {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.to_owned(),
+            origin: origin.into(),
+            publish_period,
+            rate_limit: None,
+            trusted_proxies: Vec::new(),
+            queue_capacity: crate::sequencer::DEFAULT_QUEUE_CAPACITY,
+            connection_limits: ConnectionLimits {
+                max_connections: 512,
+                max_connections_per_address: 128,
+                head_timeout: seconds(10),
+                read_timeout: seconds(10),
+                write_timeout: seconds(10),
+            },
+            request_timeout: seconds(8),
+            witnesses: Vec::new(),
+            database_url: None,
+            metrics_listen: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -35,7 +35,7 @@ const MEMORY_CAP: u64 = 512 << 20;
 const HUGE_SIZE: u64 = 1 << 40;
 const DAY: &str = "2026-11-01";
 const PERIOD_END: &str = "2026-11-02T00:00:00Z";
-/// Part of every [`lucent::cli::http::HttpError::TooLarge`] message.
+/// Part of every [`lucent_client::http::HttpError::TooLarge`] message.
 const TOO_LARGE: &str = "the answer is longer than";
 
 /// What the hostile server answers to one request.

@@ -372,8 +372,7 @@ async fn pages_keep_to_their_own_origin() {
                 let value = &html[at + attribute.len()..];
                 let value = &value[..value.find('"').unwrap()];
                 // Relative, so that the pages work under a path prefix.
-                let own = (!value.starts_with('/') && !value.contains(':'))
-                    || value == "data:,";
+                let own = (!value.starts_with('/') && !value.contains(':')) || value == "data:,";
                 assert!(own, "{path}: {attribute}{value}");
             }
         }

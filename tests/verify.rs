@@ -17,15 +17,15 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use common::{TestServer, config, nonce, report, signed_promise};
-use lucent::cli::http::LogClient;
 use lucent::cli::progress::Progress;
-use lucent::cli::quorum::WitnessQuorum;
-use lucent::cli::submit::{
-    self, CheckError, ReportFields, SavedPromise, SubmitError, SubmitOptions,
-};
 use lucent::cli::verify::{Growth, VerifyError, VerifyOptions, VerifyReport, verify};
 use lucent::clock::ManualClock;
 use lucent::datadir::{DataDir, KEY_FILE};
+use lucent_client::http::LogClient;
+use lucent_client::quorum::WitnessQuorum;
+use lucent_client::submit::{
+    self, CheckError, ReportFields, SavedPromise, SubmitError, SubmitOptions, Usage,
+};
 use lucent_core::Hash;
 use lucent_core::checkpoint::Checkpoint;
 use lucent_core::hash::leaf_hash;
@@ -254,10 +254,12 @@ async fn a_wrong_key_or_no_root_yet() {
 fn report_fields(nonce: &str, tokens_created: u64) -> ReportFields {
     ReportFields {
         nonce: nonce.to_owned(),
-        version: "1.4.2".into(),
-        tokens_created,
-        tokens_detokenized: 4,
-        grants_issued: 3,
+        usage: Usage {
+            version: "1.4.2".into(),
+            tokens_created,
+            tokens_detokenized: 4,
+            grants_issued: 3,
+        },
     }
 }
 
@@ -275,10 +277,6 @@ async fn submit_then_check_the_receipt_before_and_after_publication() {
     let submission = submit::submit(&options).await.unwrap();
     assert!(!submission.replayed);
     assert_eq!(submission.promise.answer.day, "2026-11-01");
-    assert_eq!(
-        submission.promise.default_file_name(),
-        Path::new("lucent-promise-2026-11-01.json")
-    );
     let file = dir.path().join("promise.json");
     submission.promise.save(&file).unwrap();
     let saved = std::fs::read_to_string(&file).unwrap();
@@ -952,6 +950,7 @@ async fn lucent(args: Vec<String>) -> (i32, String, String) {
         std::process::Command::new(env!("CARGO_BIN_EXE_lucent"))
             .args(args)
             .env_remove("LUCENT_NONCE")
+            .env_remove("LUCENT_STATE_DIR")
             .output()
             .unwrap()
     })
@@ -990,11 +989,13 @@ async fn the_command_line_exits_non_zero_and_names_the_failure() {
     assert!(stderr.contains("entry 3 breaks the hash chain"), "{stderr}");
 
     let promise = dir.path().join("promise.json").display().to_string();
+    let state_dir = dir.path().join("reporter");
+    let state = state_dir.display().to_string();
     let submit_args = [
         "submit",
         &server.base,
-        "--nonce",
-        &nonce(),
+        "--state-dir",
+        &state,
         "--version",
         "2.0.0-rc.1",
         "--tokens-created",
@@ -1009,14 +1010,52 @@ async fn the_command_line_exits_non_zero_and_names_the_failure() {
     let (code, stdout, stderr) = lucent(submit_args.map(String::from).to_vec()).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("promise saved to"), "{stdout}");
+    // Without --key, it says whose key it trusted.
+    assert!(
+        stderr.contains(&format!(
+            "trusted the verifier key that the server sent, {key}; pin it with --key"
+        )),
+        "{stderr}"
+    );
+    let kept = state_dir.join("promises").join("2026-11-05.json");
+    assert!(
+        stdout.contains(&format!("promise kept in {}", kept.display())),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        std::fs::read_to_string(&promise).unwrap()
+    );
+    // The nonce made on first use: private, and reused by the next run,
+    // which the log answers with the same promise.
+    let nonce_file = state_dir.join("nonce");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&nonce_file.metadata().unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let (code, stdout, stderr) = lucent(submit_args.map(String::from).to_vec()).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("already accepted today"), "{stdout}");
+
     let check_args = ["submit", "--check", &promise].map(String::from).to_vec();
     let (code, _, stderr) = lucent(check_args.clone()).await;
-    assert_eq!(code, submit::PENDING_EXIT_CODE, "{stderr}");
+    assert_eq!(code, lucent::cli::PENDING_EXIT_CODE, "{stderr}");
+    assert!(stderr.contains("not published yet"), "{stderr}");
+    let check_kept = ["submit", "--check", &state].map(String::from).to_vec();
+    let (code, _, stderr) = lucent(check_kept.clone()).await;
+    assert_eq!(code, lucent::cli::PENDING_EXIT_CODE, "{stderr}");
     assert!(stderr.contains("not published yet"), "{stderr}");
     server.set_time(at(6, 0)).await;
     let (code, stdout, stderr) = lucent(check_args).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("exactly as promised"), "{stdout}");
+    // The kept promise, checked from the state directory, moves to verified/.
+    let (code, stdout, stderr) = lucent(check_kept.clone()).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("exactly as promised"), "{stdout}");
+    assert!(!kept.exists());
+    assert!(state_dir.join("verified").join("2026-11-05.json").exists());
+    let (code, stdout, stderr) = lucent(check_kept).await;
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -361,9 +361,9 @@ async fn witnesses_that_fail_hold_nothing_up_and_are_caught_up_when_they_answer(
 #[tokio::test]
 async fn verify_and_check_demand_a_quorum_and_name_the_missing_witnesses() {
     use lucent::cli::progress::Progress;
-    use lucent::cli::quorum::WitnessQuorum;
-    use lucent::cli::submit::{self, CheckError, ReportFields, SubmitOptions};
     use lucent::cli::verify::{VerifyError, VerifyOptions, verify};
+    use lucent_client::quorum::WitnessQuorum;
+    use lucent_client::submit::{self, CheckError, ReportFields, SubmitOptions, Usage};
 
     let dir = tempfile::tempdir().unwrap();
     let (witness, key, log) = witnessed_log(dir.path()).await;
@@ -371,10 +371,12 @@ async fn verify_and_check_demand_a_quorum_and_name_the_missing_witnesses() {
         url: log.base.clone(),
         report: ReportFields {
             nonce: nonce(),
-            version: "1.4.2".into(),
-            tokens_created: 1,
-            tokens_detokenized: 2,
-            grants_issued: 3,
+            usage: Usage {
+                version: "1.4.2".into(),
+                tokens_created: 1,
+                tokens_detokenized: 2,
+                grants_issued: 3,
+            },
         },
         key: Some(log_key().verifier_key()),
     })

@@ -1,10 +1,12 @@
 //! The client side of the log (SPEC section 6): `lucent verify`, a third
-//! party's audit over HTTP, and `lucent submit`, a deployment's report,
-//! promise and receipt. The command line in `main.rs` only parses
-//! arguments and prints what these return.
+//! party's audit over HTTP. `lucent submit`, a deployment's report, promise
+//! and receipt, is the `lucent-client` crate, which a deployment embeds
+//! without this server; `verify` reads the log with its HTTP client. The
+//! command line in `main.rs` only parses arguments and prints what these
+//! return.
 
-pub mod http;
 pub mod progress;
-pub mod quorum;
-pub mod submit;
 pub mod verify;
+
+/// The exit code of `lucent submit --check` while the record is pending.
+pub const PENDING_EXIT_CODE: i32 = 3;

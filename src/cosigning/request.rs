@@ -11,9 +11,9 @@ use lucent_core::witness::{
 };
 
 use super::Witness;
-use crate::outbound::{BodyError, read_bounded};
 use crate::published::{PublishedLog, ReadError};
 use crate::storage::RootRow;
+use lucent_client::outbound::{BodyError, read_bounded};
 
 /// The longest one request may take.
 pub(super) const TIMEOUT: Duration = Duration::from_secs(30);

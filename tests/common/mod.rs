@@ -215,24 +215,8 @@ pub fn copy_data_dir(from: &Path, to: &Path) {
 
 pub fn config(dir: &Path, origin: &str, period: Period) -> ServeConfig {
     ServeConfig {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.to_owned(),
-        origin: origin.into(),
-        publish_period: period,
-        rate_limit: None,
-        trusted_proxies: Vec::new(),
-        queue_capacity: lucent::sequencer::DEFAULT_QUEUE_CAPACITY,
-        connection_limits: lucent::listener::ConnectionLimits {
-            max_connections: 512,
-            max_connections_per_address: 128,
-            head_timeout: std::time::Duration::from_secs(10),
-            read_timeout: std::time::Duration::from_secs(10),
-            write_timeout: std::time::Duration::from_secs(10),
-        },
-        request_timeout: std::time::Duration::from_secs(8),
-        witnesses: Vec::new(),
         database_url: test_database(dir),
-        metrics_listen: None,
+        ..ServeConfig::loopback(dir, origin, period)
     }
 }
 
@@ -464,7 +448,7 @@ pub fn signed_promise(
     key: &lucent_core::note::SigningKey,
     record: &lucent_core::record::Record,
     publish_after: &str,
-) -> lucent::cli::submit::SavedPromise {
+) -> lucent_client::submit::SavedPromise {
     let bytes = record.to_bytes();
     let hash = lucent_core::record::record_hash(&bytes);
     let day = record.day.to_string();
@@ -472,7 +456,7 @@ pub fn signed_promise(
         .unwrap()
         .sign(key)
         .unwrap();
-    lucent::cli::submit::SavedPromise {
+    lucent_client::submit::SavedPromise {
         url: url.to_owned(),
         verifier_key: key.verifier_key().to_string(),
         answer: lucent::wire::PromiseBody {

@@ -9,7 +9,7 @@ use lucent_core::merkle;
 use lucent_core::record::{Day, Deployment, ParseError};
 use lucent_core::tiles::{TileError, TilePath};
 
-use crate::cli::http::HttpError;
+use lucent_client::http::HttpError;
 
 /// Why a log did not verify: one variant per check.
 #[derive(Debug, thiserror::Error)]

@@ -26,9 +26,9 @@ use lucent_core::note::VerifierKey;
 pub use error::VerifyError;
 pub use report::{Growth, VerifyReport};
 
-use super::http::LogClient;
 use super::progress::Progress;
-use super::quorum::WitnessQuorum;
+use lucent_client::http::LogClient;
+use lucent_client::quorum::WitnessQuorum;
 use rebuild::Rebuild;
 use roots::{check_consistency, fetch_signed_roots};
 use state::{Remembered, check_growth, load_state, save_state};

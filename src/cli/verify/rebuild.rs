@@ -17,8 +17,8 @@ use super::roots::SignedRoot;
 use super::state::Remembered;
 use super::tiles::{entry_bundles, fetch_bundle, fetch_hash_tile};
 use super::{CONCURRENCY, VerifyError};
-use crate::cli::http::LogClient;
 use crate::cli::progress::Progress;
+use lucent_client::http::LogClient;
 
 /// A node the rebuild completed, to check against the hash tile above
 /// level 0 that holds it.

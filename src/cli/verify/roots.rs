@@ -12,8 +12,8 @@ use lucent_core::note::{Note, VerifierKey};
 use lucent_core::record::Day;
 
 use super::{CONCURRENCY, VerifyError};
-use crate::cli::http::{LogClient, ServedRoot};
 use crate::cli::progress::Progress;
+use lucent_client::http::{LogClient, ServedRoot};
 use lucent_core::period::{day_closed_by, rfc3339};
 
 /// A root whose checkpoint verified, with its served fields checked

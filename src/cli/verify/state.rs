@@ -12,7 +12,7 @@ use lucent_core::note::VerifierKey;
 
 use super::VerifyError;
 use super::roots::SignedRoot;
-use crate::cli::http::LogClient;
+use lucent_client::http::LogClient;
 
 /// The `format` of a state file.
 const STATE_FORMAT: &str = "lucent-verify-state/v1";

@@ -14,7 +14,7 @@ use lucent_core::tiles::{
 
 use super::VerifyError;
 use super::roots::SignedRoot;
-use crate::cli::http::LogClient;
+use lucent_client::http::LogClient;
 
 /// Fetches a hash tile at the width it has in the tree being verified.
 pub(super) async fn fetch_hash_tile(

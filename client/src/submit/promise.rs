@@ -1,7 +1,7 @@
 //! The promise a log answers a report with: its checks, and the file
 //! `lucent submit` saves it in for `--check`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +11,7 @@ use lucent_core::promise::{PromiseError, open_promise};
 use lucent_core::record::{Day, ParseError, Record, record_hash};
 
 use super::{CheckError, SubmitError};
-use crate::cli::http::PromiseAnswer;
+use crate::http::PromiseAnswer;
 
 /// A verified promise as `lucent submit` saves it: the server's answer,
 /// and where and with which key to check it later. It holds no nonce.
@@ -24,14 +24,13 @@ pub struct SavedPromise {
 }
 
 impl SavedPromise {
-    /// `lucent-promise-<day>.json`.
-    pub fn default_file_name(&self) -> PathBuf {
-        PathBuf::from(format!("lucent-promise-{}.json", self.answer.day))
+    /// The promise file's text: pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a promise serializes") + "\n"
     }
 
     pub fn save(&self, path: &Path) -> Result<(), SubmitError> {
-        let text = serde_json::to_string_pretty(self).expect("a promise serializes");
-        std::fs::write(path, text + "\n").map_err(|error| SubmitError::Save {
+        std::fs::write(path, self.to_json()).map_err(|error| SubmitError::Save {
             path: path.to_owned(),
             error,
         })

@@ -20,8 +20,8 @@ use super::roots::{
     check_consistent, check_in_root_of_day, check_last_entry_day, last_entry_day, latest_root,
     root_of_day,
 };
-use crate::cli::http::{HttpError, LogClient, ReceiptAnswer, ServedRoot};
-use crate::cli::quorum::{QuorumFailure, WitnessQuorum};
+use crate::http::{HttpError, LogClient, ReceiptAnswer, ServedRoot};
+use crate::quorum::{QuorumFailure, WitnessQuorum};
 
 /// Why `lucent submit --check` did not verify the receipt.
 #[derive(Debug, thiserror::Error)]

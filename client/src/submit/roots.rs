@@ -10,7 +10,7 @@ use lucent_core::record::{Day, Entry};
 
 use super::CheckError;
 use super::receipt::verify_included;
-use crate::cli::http::{LogClient, ServedRoot};
+use crate::http::{LogClient, ServedRoot};
 
 /// The latest root as served and as signed, `None` before the first.
 pub(super) async fn latest_root(

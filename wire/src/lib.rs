@@ -1,13 +1,18 @@
 //! The JSON answers of SPEC section 5, as the server writes them and the
-//! client reads them back: one definition for both, so that the command
-//! line needs nothing of the server.
+//! client reads them back: one definition for both, so that a deployment's
+//! client (`lucent-client`) needs nothing of the server.
+//!
+//! Plain serde types. With the `openapi` feature, which only the server
+//! turns on, each is also a `poem_openapi::Object`, so that the served
+//! OpenAPI description is drawn from these same definitions and their
+//! doc comments.
 
-use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 
 /// The signed promise: what the server stored, and its signature that the
 /// record will be in the root of its day.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct PromiseBody {
     /// The UTC day on which the report was accepted (YYYY-MM-DD).
     pub day: String,
@@ -24,7 +29,8 @@ pub struct PromiseBody {
 }
 
 /// The log's identity and published size.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct LogBody {
     /// The log's name and checkpoint origin.
     pub origin: String,
@@ -37,7 +43,8 @@ pub struct LogBody {
 }
 
 /// A signed root.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct RootBody {
     /// The UTC day the root closes.
     pub day: String,
@@ -56,7 +63,8 @@ pub struct RootBody {
 }
 
 /// A witness's cosignature of a root (SPEC section 8).
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct CosignatureBody {
     /// The witness's key name.
     pub witness: String,
@@ -64,13 +72,14 @@ pub struct CosignatureBody {
     pub key_id: String,
     /// The time the cosignature signs (RFC 3339), for a C2SP
     /// tlog-cosignature; absent for a plain Ed25519 note signature.
-    #[oai(skip_serializing_if_is_none)]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
 }
 
 /// The evidence that a record is in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct ReceiptBody {
     /// The entry's index in the log.
     pub index: u64,
@@ -87,7 +96,8 @@ pub struct ReceiptBody {
 }
 
 /// A published entry.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct EntryBody {
     /// The entry's index in the log.
     pub index: u64,
@@ -98,19 +108,21 @@ pub struct EntryBody {
 }
 
 /// A page of entries.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct EntriesPage {
     pub entries: Vec<EntryBody>,
     /// The index of the last entry of this page when more follow (absent on
     /// the last page): the next page starts after it (`start=next_after+1`
     /// for `/v1/entries`, `after=next_after` for a deployment prefix).
-    #[oai(skip_serializing_if_is_none)]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_after: Option<u64>,
 }
 
 /// An inclusion proof.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct InclusionProofBody {
     pub index: u64,
     pub size: u64,
@@ -119,7 +131,8 @@ pub struct InclusionProofBody {
 }
 
 /// A consistency proof.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct ConsistencyProofBody {
     pub old: u64,
     pub new: u64,
@@ -128,13 +141,14 @@ pub struct ConsistencyProofBody {
 }
 
 /// Aggregates over every entry the latest signed root covers.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct StatsBody {
     /// The size of the latest signed root: the number of entries counted (0 before the first root).
     pub size: u64,
     /// The UTC day the latest signed root closes; every window counts back from it. Absent before
     /// the first root.
-    #[oai(skip_serializing_if_is_none)]
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day: Option<String>,
     /// Distinct deployments with a published entry in the last days.
@@ -154,7 +168,8 @@ pub struct StatsBody {
 
 /// Distinct deployments with a published entry in the last N days, counting back from the
 /// latest root's day, that day included.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct ActiveDeploymentsBody {
     /// On the latest root's day.
     pub last_1_day: u64,
@@ -165,7 +180,8 @@ pub struct ActiveDeploymentsBody {
 }
 
 /// The published entries of one UTC day.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct DayReportsBody {
     /// The UTC day (YYYY-MM-DD).
     pub day: String,
@@ -174,7 +190,8 @@ pub struct DayReportsBody {
 }
 
 /// How many deployments use a version.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct VersionUseBody {
     /// The product version, as reported.
     pub version: String,
@@ -184,7 +201,8 @@ pub struct VersionUseBody {
 }
 
 /// Sums over every published entry. They can exceed 64 bits, so each is a decimal string.
-#[derive(Debug, Clone, PartialEq, Eq, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct TotalsBody {
     /// The sum of `tokens_created`, in decimal.
     pub tokens_created: String,

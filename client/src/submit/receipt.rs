@@ -10,7 +10,7 @@ use lucent_core::record::Entry;
 use lucent_core::tlog_proof::TlogProof;
 
 use super::CheckError;
-use crate::cli::http::{Receipt, base64_hashes};
+use crate::http::{Receipt, base64_hashes};
 
 /// Verifies a receipt on its own: its entry is the promised record plus
 /// `prev`, with the leaf hash it says, included in its signed checkpoint,

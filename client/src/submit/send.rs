@@ -8,27 +8,46 @@ use lucent_core::note::{KeyError, VerifierKey};
 use lucent_core::record::{Day, ParseError, Report};
 
 use super::promise::{PromiseCheckError, SavedPromise, open_answer};
-use crate::cli::http::{HttpError, LogClient, PromiseAnswer, SubmitAnswer};
+use crate::http::{HttpError, LogClient, PromiseAnswer, SubmitAnswer};
 
-/// The fields of a report, as given on the command line.
-#[derive(Debug, Clone)]
-pub struct ReportFields {
-    pub nonce: String,
+/// What a deployment reports about its last 24 hours: every field of a
+/// report but the nonce (SPEC section 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    /// The deployed product version (`1.4.2`, `2.0.0-rc.1`).
     pub version: String,
     pub tokens_created: u64,
     pub tokens_detokenized: u64,
     pub grants_issued: u64,
 }
 
+/// A report: the deployment's secret nonce and its usage. Its `Debug`
+/// leaves the nonce out.
+#[derive(Clone)]
+pub struct ReportFields {
+    pub nonce: String,
+    pub usage: Usage,
+}
+
+impl fmt::Debug for ReportFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReportFields")
+            .field("nonce", &"…")
+            .field("usage", &self.usage)
+            .finish()
+    }
+}
+
 impl ReportFields {
     /// The JSON body of `POST /v1/reports`.
     pub fn to_json(&self) -> String {
+        let usage = &self.usage;
         serde_json::json!({
             "nonce": self.nonce,
-            "version": self.version,
-            "tokens_created": self.tokens_created,
-            "tokens_detokenized": self.tokens_detokenized,
-            "grants_issued": self.grants_issued,
+            "version": usage.version,
+            "tokens_created": usage.tokens_created,
+            "tokens_detokenized": usage.tokens_detokenized,
+            "grants_issued": usage.grants_issued,
         })
         .to_string()
     }
@@ -92,14 +111,33 @@ pub enum SubmitError {
     },
 }
 
+impl SubmitError {
+    /// The failed request, when another try may succeed.
+    pub fn transient(&self) -> Option<&HttpError> {
+        match self {
+            SubmitError::Http(error) if error.is_transient() => Some(error),
+            _ => None,
+        }
+    }
+}
+
 /// Sends the report, and verifies the promise: signed by the log's key,
 /// for exactly the record this report makes on the promised day.
 pub async fn submit(options: &SubmitOptions) -> Result<Submission, SubmitError> {
-    let body = options.report.to_json();
-    let report = Report::parse(body.as_bytes()).map_err(SubmitError::InvalidReport)?;
     let client = LogClient::new(&options.url)?;
-    let key = served_key(&client, options.key.as_ref()).await?;
-    let (answer, replayed) = send(&client, body).await?;
+    submit_to(&client, &options.report, options.key.as_ref()).await
+}
+
+/// [`submit`] to the log of `client`; without `key`, with the one it serves.
+pub(crate) async fn submit_to(
+    client: &LogClient,
+    report: &ReportFields,
+    key: Option<&VerifierKey>,
+) -> Result<Submission, SubmitError> {
+    let body = report.to_json();
+    let report = Report::parse(body.as_bytes()).map_err(SubmitError::InvalidReport)?;
+    let key = served_key(client, key).await?;
+    let (answer, replayed) = send(client, body).await?;
     let opened = open_answer(&answer, &key)?;
     check_record_is_report(&answer, &report, opened.day)?;
     Ok(Submission {

@@ -1,6 +1,7 @@
 //! A small HTTP client for a lucent log's public endpoints (SPEC section 5).
 //! Every error names the URL it came from; answers are checked only for
-//! shape here, and for meaning by [`super::verify`] and [`super::submit`].
+//! shape here, and for meaning by [`crate::submit`] and by the server
+//! crate's `lucent verify`.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -14,8 +15,8 @@ use lucent_core::tiles::TilePath;
 
 // The answers' wire types, shared with the server.
 use crate::outbound::{BodyError, read_bounded};
-use crate::wire::{ConsistencyProofBody, EntryBody, InclusionProofBody};
-pub use crate::wire::{
+use lucent_wire::{ConsistencyProofBody, EntryBody, InclusionProofBody};
+pub use lucent_wire::{
     LogBody as LogInfo, PromiseBody as PromiseAnswer, ReceiptBody as Receipt,
     RootBody as ServedRoot,
 };
@@ -59,6 +60,8 @@ pub enum HttpError {
         url: String,
         status: u16,
         detail: String,
+        /// The answer's `Retry-After`, in seconds (not its HTTP-date form).
+        retry_after: Option<Duration>,
     },
     #[error("{url}: the answer is not valid: {reason}")]
     Body { url: String, reason: String },
@@ -72,6 +75,28 @@ pub enum HttpError {
     },
     #[error("{url}: the log serves more than {limit} roots")]
     TooManyRoots { url: String, limit: usize },
+}
+
+impl HttpError {
+    /// Whether another try may succeed: the request did not get through
+    /// (no connection, a time-out, a cut answer), or the server said so
+    /// (5xx, 429). Any other 4xx, or an answer that is not valid, would be
+    /// the same again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            HttpError::Request { .. } => true,
+            HttpError::Status { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// How long the server asked the client to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HttpError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
 }
 
 /// What a receipt request found.
@@ -106,6 +131,7 @@ struct Answer {
     method: &'static str,
     url: String,
     status: u16,
+    retry_after: Option<Duration>,
     body: Vec<u8>,
 }
 
@@ -134,6 +160,7 @@ impl Answer {
             url: self.url.clone(),
             status: self.status,
             detail,
+            retry_after: self.retry_after,
         }
     }
 
@@ -213,6 +240,7 @@ impl LogClient {
         };
         let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
         let body = read_bounded(response, limit)
             .await
             .map_err(|error| match error {
@@ -223,6 +251,7 @@ impl LogClient {
             method,
             url,
             status,
+            retry_after,
             body,
         })
     }
@@ -398,6 +427,13 @@ fn tile_limit(path: TilePath) -> usize {
         TilePath::Hash { .. } => width * Hash::LEN,
         TilePath::Entries { .. } => width * (2 + MAX_ENTRY_BYTES),
     }
+}
+
+/// `Retry-After` in delay-seconds, the form lucent sends; an HTTP-date is
+/// left to the client's own backoff.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse().ok().map(Duration::from_secs)
 }
 
 /// Whether `url` names this machine.
