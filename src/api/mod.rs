@@ -49,6 +49,7 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
 /// fields beside it.
 const MAX_ANSWER_BYTES: &[(&str, u64)] = &[
     ("health", 16),
+    ("ready", 128),
     ("getLog", 4 << 10),
     ("getCheckpoint", 8 << 10),
     ("getLatestRoot", 8 << 10),
