@@ -329,7 +329,7 @@ async fn the_pages_in_a_real_browser() {
     let page = Page::attach(&browser).await;
     let base = &server.base;
 
-    for (path, name) in [("/", "index"), ("/stats", "stats")] {
+    for (path, name) in [("/", "index"), ("/docs", "docs"), ("/stats", "stats")] {
         for (width, height, mobile, device) in
             [(1280, 900, false, "desktop"), (390, 844, true, "phone")]
         {
@@ -337,6 +337,13 @@ async fn the_pages_in_a_real_browser() {
             page.open(&format!("{base}{path}")).await;
             page.screenshot(&shots.join(format!("{name}-{device}.png")))
                 .await;
+            // Nothing wider than the screen: no sideways scrolling.
+            assert_eq!(
+                page.eval("document.documentElement.scrollWidth <= window.innerWidth")
+                    .await,
+                true,
+                "{path} is wider than a {device}"
+            );
         }
     }
     assert_eq!(

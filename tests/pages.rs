@@ -336,7 +336,7 @@ async fn pages_keep_to_their_own_origin() {
     let (server, _dir, owner) = published_log().await;
     let prefix = &Nonce::parse(&owner).unwrap().deployment().to_string()[..2];
     let lookup = format!("/deployment?prefix={prefix}");
-    let pages = ["/", "/stats", "/deployment", lookup.as_str()];
+    let pages = ["/", "/stats", "/deployment", "/docs", lookup.as_str()];
     let assets = [
         ("/assets/lucent.css", "text/css; charset=utf-8"),
         ("/assets/deployment.js", "text/javascript; charset=utf-8"),

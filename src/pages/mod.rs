@@ -6,9 +6,11 @@
 mod assets;
 mod chart;
 mod deployment;
+mod docs;
 mod index;
 mod stats;
 
+pub use docs::DocsPage;
 pub use index::WitnessKeys;
 
 use poem::middleware::SetHeader;
@@ -69,6 +71,11 @@ pub fn stats() -> impl Endpoint {
 /// `/deployment`: look up a deployment's entries.
 pub fn deployment() -> impl Endpoint {
     get(deployment::page).with(security_headers())
+}
+
+/// `/docs`: the API reference, drawn from the OpenAPI description.
+pub fn docs() -> impl Endpoint {
+    get(docs::page).with(security_headers())
 }
 
 /// `/assets/…`: the style sheet and the lookup script.

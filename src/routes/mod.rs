@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use poem::endpoint::make_sync;
 use poem::middleware::{Compression, Cors};
-use poem::web::Html;
 use poem::{Endpoint, EndpointExt, Request, Response, Route, get};
 
 pub use metrics::metrics_app;
@@ -39,8 +38,7 @@ pub struct Parts {
 pub fn app(parts: Parts, request_timeout: Duration) -> impl Endpoint<Output = Response> {
     let api = api::openapi_service();
     let spec = api::openapi_json();
-    // The interactive docs embed the spec: give them the whole one.
-    let docs = api.scalar_html().replace(&api.spec(), &spec);
+    let docs = Arc::new(pages::DocsPage::new(&spec));
     let writes = Limit {
         limiter: parts.rate_limiter,
     };
@@ -55,7 +53,7 @@ pub fn app(parts: Parts, request_timeout: Duration) -> impl Endpoint<Output = Re
                     .body(spec.clone())
             })),
         )
-        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
+        .at("/docs", pages::docs())
         .at(
             "/tile/entries/*rest",
             get(api::tile).with(Compression::new()),
@@ -68,6 +66,7 @@ pub fn app(parts: Parts, request_timeout: Duration) -> impl Endpoint<Output = Re
         .data(parts.log)
         .data(parts.publish_period)
         .data(parts.witnesses)
+        .data(docs)
         .with(Cors::new())
         .around(move |next, request| {
             within_limit(request_timeout, next, request, || ApiError::TimedOut.into())

@@ -299,6 +299,14 @@ pub struct ChildServer {
     pub stderr: PathBuf,
 }
 
+/// A test that fails leaves no server running.
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl ChildServer {
     /// GET `path`: the status and the JSON body (null if there is none).
     pub async fn get_json(&self, client: &reqwest::Client, path: &str) -> (u16, serde_json::Value) {
