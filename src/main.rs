@@ -258,6 +258,7 @@ struct ServeArgs {
     #[arg(long, env = "LUCENT_ORIGIN", default_value = "localhost:8080")]
     origin: String,
     /// How often a root is signed; must divide a day (10s, 1m, 1h, 24h).
+    /// Fixed when the log is created (see --change-publish-period).
     #[arg(long, env = "LUCENT_PUBLISH_PERIOD", default_value = "24h")]
     publish_period: Period,
     /// Reports per minute per client address (IPv6 by /64); 0 turns it off.
@@ -309,6 +310,11 @@ struct ServeArgs {
     /// instances of one log may share (SPEC section 9).
     #[arg(long, env = "LUCENT_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Change the log's publication period to --publish-period, from the
+    /// next UTC midnight on. Without it, a period other than the log's is
+    /// refused: it is fixed when the log is created.
+    #[arg(long, env = "LUCENT_CHANGE_PUBLISH_PERIOD")]
+    change_publish_period: bool,
     /// Serve GET /metrics (Prometheus) on this address, for the operator
     /// only: it shows the flow of reports, which the public pages never
     /// do. Off unless given; keep it off the public network.
@@ -595,6 +601,7 @@ impl ServeArgs {
             witnesses: self.witness.clone(),
             database_url: self.database_url.clone(),
             metrics_listen: self.metrics_listen.clone(),
+            change_publish_period: self.change_publish_period,
         }
     }
 }

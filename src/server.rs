@@ -48,6 +48,9 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     /// Where `GET /metrics` is served for the operator; `None`: nowhere.
     pub metrics_listen: Option<String>,
+    /// Whether `publish_period` may change the log's period (from the next
+    /// UTC midnight); otherwise a different one is refused.
+    pub change_publish_period: bool,
 }
 
 impl ServeConfig {
@@ -74,6 +77,7 @@ impl ServeConfig {
             witnesses: Vec::new(),
             database_url: None,
             metrics_listen: None,
+            change_publish_period: false,
         }
     }
 }
@@ -233,6 +237,7 @@ async fn start_writer(
         data_dir,
         queue_capacity: config.queue_capacity,
         metrics: metrics.clone(),
+        change_period: config.change_publish_period,
     };
     let (sequencer, writer) = Writer::start(write, read.clone(), writer_config).await?;
     Ok((sequencer, writer, read))

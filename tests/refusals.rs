@@ -364,3 +364,61 @@ async fn another_origin_is_refused() {
         "{message}"
     );
 }
+
+/// The period is fixed when the log is created: another one is refused,
+/// unless asked for explicitly; it then takes effect at the next UTC
+/// midnight, and the periods before it are closed as they were.
+#[tokio::test]
+async fn a_different_period_is_refused_unless_the_change_is_asked_for() {
+    let dir = used_log().await; // daily; the root of 2026-11-24 is signed
+    let hourly = |change: bool| {
+        let mut config = config(dir.path(), ORIGIN, Period::from_seconds(3600).unwrap());
+        config.change_publish_period = change;
+        config
+    };
+    let message = refusal(hourly(false), datetime!(2026-11-25 08:00 UTC)).await;
+    assert!(
+        message.contains("this log publishes every 24h")
+            && message.contains("--publish-period 1h")
+            && message.contains("--change-publish-period"),
+        "{message}"
+    );
+
+    let server = TestServer::start(
+        hourly(true),
+        ManualClock::new(datetime!(2026-11-25 08:00 UTC)),
+    )
+    .await;
+    assert_eq!(server.post(report(&nonce(), 1)).await.0, 202);
+    // The day runs to its end as a day; the hours start at midnight.
+    server.set_time(datetime!(2026-11-26 00:30 UTC)).await;
+    assert_eq!(server.post(report(&nonce(), 2)).await.0, 202);
+    server.set_time(datetime!(2026-11-26 02:00 UTC)).await;
+    let (_, roots) = server.get_json("/v1/roots").await;
+    let ends: Vec<&str> = roots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|root| root["period_end"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            "2026-11-25T00:00:00Z",
+            "2026-11-26T00:00:00Z",
+            "2026-11-26T01:00:00Z",
+            "2026-11-26T02:00:00Z"
+        ]
+    );
+    server.stop().await;
+
+    // The new period is the log's now; the old one is refused.
+    let server = TestServer::start(
+        hourly(false),
+        ManualClock::new(datetime!(2026-11-26 02:10 UTC)),
+    )
+    .await;
+    server.stop().await;
+    let message = refusal(conf(dir.path()), datetime!(2026-11-26 02:10 UTC)).await;
+    assert!(message.contains("this log publishes every 1h"), "{message}");
+}

@@ -53,6 +53,50 @@ impl Period {
     }
 }
 
+/// The periods of a log over time: one period, and perhaps another from a
+/// UTC midnight on (a change asked for takes effect at the next midnight,
+/// which is a boundary of every period, so no period straddles it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodSchedule {
+    pub period: Period,
+    /// The period from a midnight on (Unix seconds).
+    pub change: Option<(i64, Period)>,
+}
+
+impl PeriodSchedule {
+    pub fn fixed(period: Period) -> PeriodSchedule {
+        PeriodSchedule {
+            period,
+            change: None,
+        }
+    }
+
+    /// The period of the period that starts at, or contains, `t`.
+    pub fn period_at(&self, t: i64) -> Period {
+        match self.change {
+            Some((from, period)) if t >= from => period,
+            _ => self.period,
+        }
+    }
+
+    /// See [`Period::end_of_period_containing`].
+    pub fn end_of_period_containing(&self, instant: OffsetDateTime) -> i64 {
+        self.period_at(instant.unix_timestamp())
+            .end_of_period_containing(instant)
+    }
+
+    /// See [`Period::next_end_after`]; a period before the change ends at
+    /// the change at the latest, since midnight ends every period.
+    pub fn next_end_after(&self, end: i64) -> i64 {
+        self.period_at(end).next_end_after(end)
+    }
+}
+
+/// The UTC midnight after `instant` (Unix seconds).
+pub fn next_midnight(instant: OffsetDateTime) -> i64 {
+    Period::DAY.end_of_period_containing(instant)
+}
+
 impl FromStr for Period {
     type Err = PeriodError;
 
@@ -120,6 +164,35 @@ pub fn rfc3339(unix_seconds: i64) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_schedule_changes_period_at_its_midnight() {
+        let hour = Period::from_seconds(3600).unwrap();
+        let midnight = datetime!(2026-11-26 00:00 UTC).unix_timestamp();
+        let schedule = PeriodSchedule {
+            period: Period::DAY,
+            change: Some((midnight, hour)),
+        };
+        let day_before = datetime!(2026-11-25 00:00 UTC).unix_timestamp();
+        assert_eq!(schedule.next_end_after(day_before), midnight);
+        assert_eq!(schedule.next_end_after(midnight), midnight + 3600);
+        assert_eq!(
+            schedule.end_of_period_containing(datetime!(2026-11-25 23:59:59 UTC)),
+            midnight
+        );
+        assert_eq!(
+            schedule.end_of_period_containing(datetime!(2026-11-26 00:00 UTC)),
+            midnight + 3600
+        );
+        // Back to a day: the hours run up to the next midnight.
+        let back = PeriodSchedule {
+            period: hour,
+            change: Some((midnight, Period::DAY)),
+        };
+        assert_eq!(back.next_end_after(midnight - 3600), midnight);
+        assert_eq!(back.next_end_after(midnight), midnight + 86_400);
+        assert_eq!(next_midnight(datetime!(2026-11-25 08:00 UTC)), midnight);
+    }
 
     #[test]
     fn parses_and_refuses_periods() {

@@ -98,7 +98,7 @@ impl Writer {
     /// Closes every period that has ended by the writer's clock, in order.
     pub(super) async fn publish_due(&mut self) -> Result<(), PublishError> {
         loop {
-            let end = self.config.period.next_end_after(self.last_end);
+            let end = self.periods.next_end_after(self.last_end);
             if self.config.clock.now() < instant(end) {
                 return Ok(());
             }

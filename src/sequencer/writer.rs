@@ -10,7 +10,7 @@ use lucent_core::checkpoint::open_checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::CompactRange;
 use lucent_core::note::{SigningKey, VerifierKey};
-use lucent_core::period::{Period, day_of, instant};
+use lucent_core::period::{Period, PeriodSchedule, day_of, instant, next_midnight};
 use lucent_core::record::{Day, Deployment, Entry, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -38,6 +38,9 @@ pub struct WriterConfig {
     pub queue_capacity: usize,
     /// Where commit and publication times are counted.
     pub metrics: Metrics,
+    /// Whether `period` may differ from the log's: the change then takes
+    /// effect at the next UTC midnight.
+    pub change_period: bool,
 }
 
 /// Why the log could not be opened for writing. Each message says what is
@@ -71,6 +74,12 @@ pub enum StartupError {
     StateBehind { state_end: i64, db_end: i64 },
     #[error("the stored tree does not match the last signed root: {0}")]
     TreeMismatch(String),
+    #[error(
+        "this log publishes every {stored}, fixed when it was created; --publish-period {given} would change \
+         it. To change it from the next UTC midnight on, pass --change-publish-period as well (every server \
+         of the log needs the new period)"
+    )]
+    PeriodChange { stored: Period, given: Period },
 }
 
 /// The single writer.
@@ -78,6 +87,8 @@ pub struct Writer {
     pub(super) store: Box<dyn LogWriter>,
     pub(super) read: Arc<dyn LogReader>,
     pub(super) config: WriterConfig,
+    /// The log's periods: the one in force, and a change at a midnight.
+    pub(super) periods: PeriodSchedule,
     /// The published tree.
     pub(super) tree: CompactRange,
     /// The leaf hash of the last published entry (`prev` of the next).
@@ -110,6 +121,7 @@ impl Writer {
         config: WriterConfig,
     ) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StartupError> {
         let info = open_log(&mut *store, &config).await?;
+        let periods = publish_periods(&mut *store, &info, &config).await?;
         let last_root = read.root(Roots::Latest).await?;
         let (size, last_end) = match &last_root {
             Some(root) => (root.entries(), root.period_end),
@@ -119,7 +131,8 @@ impl Writer {
         if let Some(root) = &last_root {
             check_last_root(root, &config.key.verifier_key(), &tree)?;
         }
-        let unfinished_root = match check_state(&config, &last_root, size, last_end, &tree) {
+        let checked = check_state(&config, &periods, &last_root, size, last_end, &tree);
+        let unfinished_root = match checked {
             // Another server sharing the database signed the later roots
             // (the latest one verified above).
             Err(StartupError::StateBehind { .. }) if store.shared() => {
@@ -135,6 +148,7 @@ impl Writer {
             store,
             read,
             config,
+            periods,
             tree,
             last_leaf,
             last_end,
@@ -161,7 +175,7 @@ impl Writer {
     /// the database. Periods are closed as they end.
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
-            let next_end = self.config.period.next_end_after(self.last_end);
+            let next_end = self.periods.next_end_after(self.last_end);
             let failing = self.commits_failing.load(Ordering::Relaxed);
             let first = tokio::select! {
                 biased;
@@ -294,7 +308,7 @@ impl Writer {
         let now = self.config.clock.now().max(instant(self.last_end));
         let day = day_of(now);
         let day_text = day.to_string();
-        let period_end = self.config.period.end_of_period_containing(now);
+        let period_end = self.periods.end_of_period_containing(now);
         // Prepared for another day (around midnight): made again.
         let records: Vec<Prepared> = reports
             .into_iter()
@@ -446,6 +460,9 @@ async fn open_log(
         origin: origin.to_owned(),
         verifier_key: verifier_key.clone(),
         inception: config.period.end_of_period_containing(now) - config.period.seconds(),
+        publish_period: Some(config.period.seconds()),
+        next_publish_period: None,
+        next_period_from: None,
     };
     let info = store.open_log(&new).await?;
     if info.origin != origin || info.verifier_key != verifier_key {
@@ -455,6 +472,62 @@ async fn open_log(
         });
     }
     Ok(info)
+}
+
+/// The log's periods, from the database and the period asked for: the
+/// stored one unless a change is asked for explicitly, which then takes
+/// effect at the next UTC midnight (a change already due is folded in).
+/// A log made before periods were recorded takes the one asked for.
+async fn publish_periods(
+    store: &mut dyn LogWriter,
+    info: &LogInfo,
+    config: &WriterConfig,
+) -> Result<PeriodSchedule, StartupError> {
+    let seconds = |s: i64| {
+        Period::from_seconds(s)
+            .map_err(|e| StorageError::Corrupt(format!("the stored publication period: {e}")))
+    };
+    let now = config.clock.now();
+    let stored = info.publish_period.map(seconds).transpose()?;
+    let change = match (info.next_publish_period, info.next_period_from) {
+        (Some(period), Some(from)) => Some((from, seconds(period)?)),
+        _ => None,
+    };
+    let mut periods = match stored {
+        Some(period) => PeriodSchedule { period, change },
+        None => PeriodSchedule::fixed(config.period),
+    };
+    if let Some((from, period)) = periods.change
+        && from <= now.unix_timestamp()
+    {
+        periods = PeriodSchedule::fixed(period);
+    }
+    let wanted = periods.change.map_or(periods.period, |(_, period)| period);
+    if wanted != config.period {
+        if !config.change_period {
+            return Err(StartupError::PeriodChange {
+                stored: wanted,
+                given: config.period,
+            });
+        }
+        periods.change =
+            (config.period != periods.period).then(|| (next_midnight(now), config.period));
+        tracing::warn!(
+            from = %wanted,
+            to = %config.period,
+            "the publication period changes at the next UTC midnight"
+        );
+    }
+    let recorded = LogInfo {
+        publish_period: Some(periods.period.seconds()),
+        next_publish_period: periods.change.map(|(_, period)| period.seconds()),
+        next_period_from: periods.change.map(|(from, _)| from),
+        ..info.clone()
+    };
+    if recorded != *info {
+        store.set_publish_periods(&recorded).await?;
+    }
+    Ok(periods)
 }
 
 /// The published tree of `size` entries from its tiles, and the leaf hash
@@ -509,6 +582,7 @@ pub(super) fn check_last_root(
 /// Compares the state file with the database (see [`StartupError`]).
 fn check_state(
     config: &WriterConfig,
+    periods: &PeriodSchedule,
     last_root: &Option<RootRow>,
     size: u64,
     last_end: i64,
@@ -545,9 +619,7 @@ fn check_state(
         // One publication ahead: the server stopped between writing the state
         // file and committing; publishing that period again must give the
         // same root. Anything further behind is a restored backup.
-        std::cmp::Ordering::Greater
-            if config.period.next_end_after(last_end) == state.period_end =>
-        {
+        std::cmp::Ordering::Greater if periods.next_end_after(last_end) == state.period_end => {
             tracing::warn!(
                 size = state.size,
                 "the last publication stopped after the state file was written; publishing it again"

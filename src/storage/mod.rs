@@ -34,7 +34,8 @@ const LATEST_ROOT: &str = concat!(
 );
 
 /// The log's identity.
-const LOG_INFO: &str = "SELECT origin, verifier_key, inception FROM log WHERE id = 1";
+const LOG_INFO: &str = "SELECT origin, verifier_key, inception, publish_period, \
+     next_publish_period, next_period_from FROM log WHERE id = 1";
 
 /// See `epoch_shift!`.
 const EPOCH_SHIFT: u32 = {
@@ -131,6 +132,13 @@ pub struct LogInfo {
     pub verifier_key: String,
     /// Unix seconds at which the first period began.
     pub inception: i64,
+    /// The publication period in seconds (`None`: a log made before the
+    /// period was recorded).
+    pub publish_period: Option<i64>,
+    /// A change of period asked for: the new one in seconds, and the UTC
+    /// midnight (Unix seconds) from which it applies.
+    pub next_publish_period: Option<i64>,
+    pub next_period_from: Option<i64>,
 }
 
 /// A signed root.
@@ -347,6 +355,9 @@ pub trait LogWriter: Send + Sync {
         day: &str,
         deployments: &[[u8; 32]],
     ) -> Result<HashMap<[u8; 32], FirstReport>>;
+    /// Records the log's publication period and a change asked for (the
+    /// period fields of `periods`; the rest of the log is fixed).
+    async fn set_publish_periods(&mut self, periods: &LogInfo) -> Result<()>;
     /// Stores cosignatures of signed roots, replacing a witness's earlier
     /// one of the same root.
     async fn add_cosignatures(&mut self, cosignatures: &[Cosignature]) -> Result<()>;

@@ -58,6 +58,9 @@ impl TestDb {
             origin: "test.example".into(),
             verifier_key: "test.example+00000000+AA".into(),
             inception: 0,
+            publish_period: None,
+            next_publish_period: None,
+            next_period_from: None,
         };
         write.open_log(&log).await.unwrap();
         (write, read)

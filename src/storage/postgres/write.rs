@@ -136,17 +136,31 @@ impl LogWriter for PgWriter {
             return Ok(stored);
         }
         sqlx::query(
-            "INSERT INTO log (id, origin, verifier_key, inception) VALUES (1, $1, $2, $3) \
-             ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO log (id, origin, verifier_key, inception, publish_period) \
+             VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&new.origin)
         .bind(&new.verifier_key)
         .bind(new.inception)
+        .bind(new.publish_period)
         .execute(&mut self.conn)
         .await?;
         Ok(sqlx::query_as(crate::storage::LOG_INFO)
             .fetch_one(&mut self.conn)
             .await?)
+    }
+
+    async fn set_publish_periods(&mut self, periods: &LogInfo) -> Result<()> {
+        sqlx::query(
+            "UPDATE log SET publish_period = $1, next_publish_period = $2, \
+             next_period_from = $3 WHERE id = 1",
+        )
+        .bind(periods.publish_period)
+        .bind(periods.next_publish_period)
+        .bind(periods.next_period_from)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(())
     }
 
     /// One transaction: the locks, the check that the period is open, the

@@ -58,13 +58,30 @@ impl LogWriter for SqliteWriter {
         if let Some(stored) = stored {
             return Ok(stored);
         }
-        sqlx::query("INSERT INTO log (id, origin, verifier_key, inception) VALUES (1, ?, ?, ?)")
-            .bind(&new.origin)
-            .bind(&new.verifier_key)
-            .bind(new.inception)
-            .execute(&mut self.conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO log (id, origin, verifier_key, inception, publish_period) \
+             VALUES (1, ?, ?, ?, ?)",
+        )
+        .bind(&new.origin)
+        .bind(&new.verifier_key)
+        .bind(new.inception)
+        .bind(new.publish_period)
+        .execute(&mut self.conn)
+        .await?;
         Ok(new.clone())
+    }
+
+    async fn set_publish_periods(&mut self, periods: &LogInfo) -> Result<()> {
+        sqlx::query(
+            "UPDATE log SET publish_period = ?, next_publish_period = ?, next_period_from = ? \
+             WHERE id = 1",
+        )
+        .bind(periods.publish_period)
+        .bind(periods.next_publish_period)
+        .bind(periods.next_period_from)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(())
     }
 
     /// One statement outside any transaction is its own transaction: when
