@@ -415,3 +415,52 @@ async fn pages_before_the_first_root() {
     );
     server.stop().await;
 }
+
+/// Versions are listed in SemVer order, not by use; the stored-entry
+/// example breaks only after a comma; the migrations' bookkeeping table is
+/// shown apart from the log's tables.
+#[tokio::test]
+async fn versions_in_semver_order_entries_that_wrap_and_the_migrations_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-24 08:00:00 UTC));
+    let server = TestServer::start(config(dir.path(), ORIGIN, Period::DAY), clock).await;
+    for (version, deployments) in [("2.0.0", 1), ("1.10.0", 3), ("2.0.0-rc.1", 2), ("1.9.0", 4)] {
+        for _ in 0..deployments {
+            let body = report(&nonce(), 1).replace("1.4.2", version);
+            assert_eq!(server.post(body).await.0, 202);
+        }
+    }
+    server.set_time(datetime!(2026-11-25 08:00:00 UTC)).await;
+    let stats = page(&server, "/stats").await;
+    let table = between(
+        &stats,
+        "<table class=\"numbers\" id=\"versions-table\">",
+        "</table>",
+    );
+    let listed: Vec<&str> = table
+        .split("<tr><th scope=\"row\">")
+        .skip(1)
+        .map(|row| &row[..row.find('<').unwrap()])
+        .collect();
+    assert_eq!(listed, ["1.9.0", "1.10.0", "2.0.0-rc.1", "2.0.0"]);
+
+    let index = page(&server, "/").await;
+    let example = between(&index, "<code id=\"example-entry\">", "</code>");
+    let entry = unhtml(&example.replace("<wbr>", ""));
+    lucent_core::record::Entry::parse(entry.as_bytes()).expect("the example is an entry");
+    assert_eq!(
+        example.matches("<wbr>").count(),
+        entry.matches(',').count() + 1,
+        "{example}"
+    );
+    assert!(
+        example
+            .split("<wbr>")
+            .all(|part| part.ends_with(',') || part.ends_with('}') || part.is_empty())
+    );
+    let (log_tables, bookkeeping) = index.split_once("<h3 id=\"migrations\">").unwrap();
+    assert!(!log_tables.contains("id=\"table-_sqlx_migrations\""));
+    assert!(log_tables.contains("id=\"table-pending\""));
+    assert!(bookkeeping.contains("id=\"table-_sqlx_migrations\""));
+    server.stop().await;
+}

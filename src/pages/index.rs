@@ -20,12 +20,17 @@ use crate::wire::EntryBody;
 /// How many of the latest entries the page shows.
 const SAMPLE: u64 = 10;
 
+/// The migration tool's bookkeeping table, shown apart from the log's own.
+const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+
 #[derive(Template, WebTemplate)]
 #[template(path = "index.html")]
 pub struct IndexPage {
     fields: &'static [FieldDef],
     example_report: String,
-    example_entry: String,
+    /// The example entry, cut after each comma: a narrow screen breaks
+    /// its lines there (`<wbr>`), not inside a name or a value.
+    example_entry: Vec<String>,
     schema: Vec<SchemaTable>,
     origin: String,
     verifier_key: String,
@@ -130,7 +135,11 @@ pub async fn page(
     Ok(IndexPage {
         fields: FIELDS,
         example_report: example_report(),
-        example_entry: String::from_utf8(example_entry().to_bytes()).expect("entries are ASCII"),
+        example_entry: String::from_utf8(example_entry().to_bytes())
+            .expect("entries are ASCII")
+            .split_inclusive(',')
+            .map(str::to_owned)
+            .collect(),
         schema,
         public_url: super::public_url(&info.origin),
         origin: info.origin,

@@ -60,9 +60,11 @@ pub async fn page(log: Data<&PublishedLog>) -> poem::Result<StatsPage> {
             value: *reports,
         })
         .collect();
-    let versions: Vec<Bar> = stats
-        .versions
-        .iter()
+    // Listed in version order, oldest first, not by use.
+    let mut listed: Vec<_> = stats.versions.iter().collect();
+    listed.sort_by(|(a, _), (b, _)| a.cmp_precedence(b));
+    let versions: Vec<Bar> = listed
+        .into_iter()
         .map(|(version, deployments)| Bar {
             label: version.as_str().to_owned(),
             value: *deployments,

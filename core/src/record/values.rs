@@ -98,6 +98,13 @@ impl ProductVersion {
         Ok(ProductVersion(text.to_owned()))
     }
 
+    /// SemVer precedence (2.0.0 before 10.0.0, 1.0.0-rc.1 before 1.0.0),
+    /// for showing versions in order; the derived `Ord` compares the text.
+    pub fn cmp_precedence(&self, other: &ProductVersion) -> std::cmp::Ordering {
+        let semver = |v: &ProductVersion| semver::Version::parse(&v.0).expect("parsed when made");
+        semver(self).cmp_precedence(&semver(other))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
