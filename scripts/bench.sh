@@ -11,7 +11,10 @@ trap 'pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 serve() { # serve DIR [flags...]: starts a server, prints its URL
     local dir="$1"; shift
-    RUST_LOG="${RUST_LOG:-info}" "$lucent" serve --listen 127.0.0.1:0 --data-dir "$dir" --rate-limit 0 "$@" \
+    # The load generator is one address with 256 connections: like a
+    # proxy, it must not meet the per-address cap of 128.
+    RUST_LOG="${RUST_LOG:-info}" "$lucent" serve --listen 127.0.0.1:0 --data-dir "$dir" --rate-limit 0 \
+        --max-connections-per-address 0 "$@" \
         >"$dir.out" 2>"$dir.err" &
     until grep -q "listening on" "$dir.out" 2>/dev/null; do sleep 0.1; done
     sed -n 's/^lucent listening on //p' "$dir.out"
