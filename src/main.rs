@@ -29,6 +29,13 @@ use lucent_client::{
     ReceiptCheck, Reporter, RetryPolicy, Sleeper, StateDir, TokioSleeper, Usage, WitnessQuorum,
 };
 
+/// `println!` for a command's answer; see [`write_line`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_line(format_args!($($arg)*))
+    };
+}
+
 #[derive(Parser)]
 #[command(
     name = "lucent",
@@ -341,14 +348,6 @@ async fn main() -> ExitCode {
         log_format,
     } = Cli::parse();
     init_tracing(log_format);
-    if !matches!(
-        command,
-        None | Some(Command::Serve(_) | Command::Witness(_))
-    ) {
-        // A one-shot command whose output is cut short (`| head`) ends
-        // quietly, as other tools do; a server keeps going.
-        restore_sigpipe();
-    }
     match run(command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -376,13 +375,19 @@ async fn run(command: Option<Command>) -> anyhow::Result<()> {
     }
 }
 
-/// Rust ignores SIGPIPE, so that writing to a closed pipe fails (and
-/// `println!` panics); the default action ends the process silently.
-fn restore_sigpipe() {
-    // SAFETY: sets a signal's disposition to its default, before any
-    // thread of ours writes to stdout.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+/// Writes a line of a command's answer to stdout. A reader that has gone
+/// (`lucent keygen | head -1`) ends the command quietly with the status a
+/// shell gives a process killed by SIGPIPE (141), as other tools end;
+/// `println!` would panic. (Rust ignores SIGPIPE, which also keeps a
+/// network write to a closed connection from killing the process.)
+fn write_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        panic!("writing to stdout: {e}");
     }
 }
 
@@ -444,14 +449,14 @@ fn init_tracing(format: LogFormat) {
 
 fn keygen(name: &str) -> anyhow::Result<()> {
     let key = SigningKey::generate(name, &mut rand::rng()).context("making a key")?;
-    println!("{}", key.to_private_text());
-    println!("{}", key.verifier_key());
+    out!("{}", key.to_private_text());
+    out!("{}", key.verifier_key());
     Ok(())
 }
 
 fn deployment_id(nonce: &str) -> anyhow::Result<()> {
     let nonce = Nonce::parse(nonce).map_err(|e| anyhow::anyhow!("the nonce: {e}"))?;
-    println!("{}", nonce.deployment());
+    out!("{}", nonce.deployment());
     Ok(())
 }
 
@@ -465,7 +470,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let report = verify::verify(&options, &Progress::stderr())
         .await
         .context("verification failed")?;
-    println!("{report}");
+    out!("{report}");
     Ok(())
 }
 
@@ -477,7 +482,7 @@ async fn check(promise: &Path, witnesses: &WitnessQuorum) -> anyhow::Result<()> 
     }
     match submit::check(promise, witnesses).await {
         Ok(report) => {
-            println!("{report}");
+            out!("{report}");
             Ok(())
         }
         Err(pending @ CheckError::Pending { .. }) => {
@@ -504,7 +509,7 @@ async fn check_kept(dir: &Path, witnesses: &WitnessQuorum) -> anyhow::Result<()>
         .count();
     for checked in &checks {
         match checked.outcome {
-            Ok(_) => println!("{checked}"),
+            Ok(_) => out!("{checked}"),
             Err(_) => eprintln!("{checked}"),
         }
     }
@@ -557,11 +562,11 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
             promise.verifier_key
         );
     }
-    println!("{}", reported.submission);
-    println!("promise kept in {}", reported.kept.display());
+    out!("{}", reported.submission);
+    out!("promise kept in {}", reported.kept.display());
     if let Some(out) = &args.out {
         promise.save(out)?;
-        println!("promise saved to {}", out.display());
+        out!("promise saved to {}", out.display());
     }
     Ok(())
 }
@@ -618,8 +623,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let running = server::start(config, clock).await?;
-    println!("lucent listening on http://{}", running.address);
-    println!("verifier key: {}", running.verifier_key);
+    out!("lucent listening on http://{}", running.address);
+    out!("verifier key: {}", running.verifier_key);
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;
@@ -629,8 +634,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 async fn witness(args: WitnessArgs) -> anyhow::Result<()> {
     let config = WitnessConfig::new(&args.listen, args.data_dir, args.name, args.logs);
     let running = lucent::witness::start(config, Arc::new(SystemClock)).await?;
-    println!("lucent witness listening on http://{}", running.address);
-    println!("verifier key: {}", running.verifier_key);
+    out!("lucent witness listening on http://{}", running.address);
+    out!("verifier key: {}", running.verifier_key);
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;
@@ -662,10 +667,10 @@ async fn bench(command: BenchCommand) -> anyhow::Result<()> {
 /// the figure that holds on a noisy machine.
 async fn bench_load(url: &str, offered: load::Load, duration: Duration) {
     let health = load::run(url, load::Target::Health, offered, duration).await;
-    println!("{}", health.summary("GET /healthz"));
+    out!("{}", health.summary("GET /healthz"));
     let reports = load::run(url, load::Target::Reports, offered, duration).await;
-    println!("{}", reports.summary("POST /v1/reports"));
-    println!(
+    out!("{}", reports.summary("POST /v1/reports"));
+    out!(
         "reports/s as a share of the /healthz ceiling: {:.1}%",
         100.0 * reports.per_second() / health.per_second()
     );
@@ -687,13 +692,13 @@ async fn bench_fill(
     };
     let filled = fill::fill(serve.config(), first_day, days, per_day).await?;
     for (day, took) in filled.publish_times.iter().enumerate() {
-        println!(
+        out!(
             "day {}: published {per_day} reports in {:.3} s",
             day + 1,
             took.as_secs_f64()
         );
     }
-    println!(
+    out!(
         "{} entries, {} bytes on disk = {:.0} bytes per entry; restart took {:.3} s",
         filled.entries,
         filled.disk_bytes,

@@ -390,8 +390,15 @@ async fn a_different_period_is_refused_unless_the_change_is_asked_for() {
     )
     .await;
     assert_eq!(server.post(report(&nonce(), 1)).await.0, 202);
-    // The day runs to its end as a day; the hours start at midnight.
-    server.set_time(datetime!(2026-11-26 00:30 UTC)).await;
+    server.stop().await;
+    // Down across the change's midnight, started again with the new period
+    // (no flag needed now): the day runs to its end as a day, no hourly
+    // root is signed for it, and the hours start at midnight.
+    let server = TestServer::start(
+        hourly(false),
+        ManualClock::new(datetime!(2026-11-26 00:30 UTC)),
+    )
+    .await;
     assert_eq!(server.post(report(&nonce(), 2)).await.0, 202);
     server.set_time(datetime!(2026-11-26 02:00 UTC)).await;
     let (_, roots) = server.get_json("/v1/roots").await;

@@ -121,12 +121,12 @@ impl Writer {
         config: WriterConfig,
     ) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StartupError> {
         let info = open_log(&mut *store, &config).await?;
-        let periods = publish_periods(&mut *store, &info, &config).await?;
         let last_root = read.root(Roots::Latest).await?;
         let (size, last_end) = match &last_root {
             Some(root) => (root.entries(), root.period_end),
             None => (0, info.inception),
         };
+        let periods = publish_periods(&mut *store, &info, &config, last_end).await?;
         let (tree, last_leaf) = load_tree(&*read, size).await?;
         if let Some(root) = &last_root {
             check_last_root(root, &config.key.verifier_key(), &tree)?;
@@ -476,12 +476,16 @@ async fn open_log(
 
 /// The log's periods, from the database and the period asked for: the
 /// stored one unless a change is asked for explicitly, which then takes
-/// effect at the next UTC midnight (a change already due is folded in).
-/// A log made before periods were recorded takes the one asked for.
+/// effect at the next UTC midnight. A change becomes the log's period once
+/// the log is published up to its midnight (`last_end`), not when the clock
+/// passes it: the periods before it are closed as they began, also after a
+/// crash or a stop across that midnight. A log made before periods were
+/// recorded takes the one asked for.
 async fn publish_periods(
     store: &mut dyn LogWriter,
     info: &LogInfo,
     config: &WriterConfig,
+    last_end: i64,
 ) -> Result<PeriodSchedule, StartupError> {
     let seconds = |s: i64| {
         Period::from_seconds(s)
@@ -498,7 +502,7 @@ async fn publish_periods(
         None => PeriodSchedule::fixed(config.period),
     };
     if let Some((from, period)) = periods.change
-        && from <= now.unix_timestamp()
+        && from <= last_end
     {
         periods = PeriodSchedule::fixed(period);
     }
