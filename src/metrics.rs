@@ -4,9 +4,14 @@
 //! exactly what the public pages never tell.
 //!
 //! Counters and histograms are updated where things happen (the routes,
-//! the writer); the gauges of the moment (queue, last root, witnesses,
-//! readiness) are read when the metrics are scraped.
+//! the writer). What follows the flow of reports (answers, commits, the
+//! queue) is shown as it stood at the end of the last whole minute, never
+//! live: SPEC section 2 lets the server tell how many reports it took per
+//! minute or coarser, and a scraper that stores every sample would
+//! otherwise keep each report's arrival to the scrape interval. The rest
+//! (readiness, last root, publications, witnesses) is read when scraped.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -35,6 +40,8 @@ pub struct Metrics {
     commit_seconds: Histogram,
     commit_failures: Counter,
     publication_seconds: Histogram,
+    /// The exposition of the report series at the last minute's end.
+    last_minute: Arc<Mutex<String>>,
 }
 
 impl Default for Metrics {
@@ -46,6 +53,7 @@ impl Default for Metrics {
             commit_failures: Counter::default(),
             // 10 ms to 160 s.
             publication_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 15)),
+            last_minute: Arc::default(),
         }
     }
 }
@@ -53,7 +61,6 @@ impl Default for Metrics {
 /// What the server is at the moment of a scrape.
 #[derive(Debug, Clone, Default)]
 pub struct Gauges {
-    pub queue_depth: u64,
     pub queue_capacity: u64,
     /// Whether `/readyz` says ready.
     pub ready: bool,
@@ -90,40 +97,43 @@ impl Metrics {
         self.publication_seconds.observe(took.as_secs_f64());
     }
 
-    /// The text exposition: the counters so far and `now`'s gauges.
-    pub fn render(&self, now: &Gauges) -> String {
+    /// Ends a minute: the report series are shown as they are now until
+    /// the next call, with `queue_depth` (reports waiting for the writer).
+    pub fn close_minute(&self, queue_depth: usize) {
         let mut registry = Registry::with_prefix("lucent");
         registry.register(
             "reports",
-            "Answers to POST /v1/reports, by outcome and status",
+            "Answers to POST /v1/reports, by outcome and status, to the last whole minute",
             self.reports.clone(),
         );
         registry.register(
             "commit_seconds",
-            "Time to commit a batch of accepted reports (group commit)",
+            "Time to commit a batch of accepted reports (group commit), to the last whole minute",
             self.commit_seconds.clone(),
         );
         registry.register(
             "commit_failures",
-            "Batches of reports whose commit failed (answered 503)",
+            "Batches of reports whose commit failed (answered 503), to the last whole minute",
             self.commit_failures.clone(),
         );
+        gauge(
+            &mut registry,
+            "queue_depth",
+            "Reports waiting for the writer, at the last minute's end",
+            count(queue_depth as u64),
+        );
+        let text = encode(&registry);
+        *self.last_minute.lock().expect("not poisoned") = text;
+    }
+
+    /// The text exposition: the report series of the last minute, and
+    /// `now`'s gauges.
+    pub fn render(&self, now: &Gauges) -> String {
+        let mut registry = Registry::with_prefix("lucent");
         registry.register(
             "publication_seconds",
             "Time to publish a period, from the publication lock to the commit of its root",
             self.publication_seconds.clone(),
-        );
-        let gauge = |registry: &mut Registry, name: &str, help: &str, value: i64| {
-            let gauge = Gauge::<i64>::default();
-            gauge.set(value);
-            registry.register(name, help, gauge);
-        };
-        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        gauge(
-            &mut registry,
-            "queue_depth",
-            "Reports waiting for the writer",
-            count(now.queue_depth),
         );
         gauge(
             &mut registry,
@@ -164,11 +174,35 @@ impl Metrics {
             "Size of the latest root each witness cosigned",
             witnesses,
         );
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &registry)
-            .expect("writing to a String does not fail");
+        let last_minute = self.last_minute.lock().expect("not poisoned").clone();
+        // Two expositions as one: the first without its end line.
+        let mut text = last_minute
+            .strip_suffix(EOF)
+            .unwrap_or(&last_minute)
+            .to_owned();
+        text.push_str(&encode(&registry));
         text
     }
+}
+
+/// The line that ends an OpenMetrics exposition.
+const EOF: &str = "# EOF\n";
+
+fn encode(registry: &Registry) -> String {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry)
+        .expect("writing to a String does not fail");
+    text
+}
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let gauge = Gauge::<i64>::default();
+    gauge.set(value);
+    registry.register(name, help, gauge);
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -183,13 +217,17 @@ mod tests {
         metrics.count_report(202);
         metrics.count_report(409);
         metrics.observe_commit(Duration::from_millis(3), true);
-        let text = metrics.render(&Gauges {
-            queue_depth: 5,
+        let gauges = Gauges {
             queue_capacity: 4096,
             ready: true,
             last_root: Some((10, 30)),
             witnesses: vec![("w.example".into(), 7)],
-        });
+        };
+        // Nothing of the reports before the minute ends.
+        assert!(!metrics.render(&gauges).contains("lucent_reports_total"));
+        metrics.close_minute(5);
+        metrics.count_report(202); // shown at the next minute
+        let text = metrics.render(&gauges);
         for line in [
             "lucent_reports_total{outcome=\"accepted\",status=\"202\"} 2",
             "lucent_reports_total{outcome=\"refused\",status=\"409\"} 1",
@@ -204,5 +242,6 @@ mod tests {
             assert!(text.contains(line), "{line} in\n{text}");
         }
         assert!(text.ends_with("# EOF\n"));
+        assert_eq!(text.matches("# EOF").count(), 1);
     }
 }

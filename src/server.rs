@@ -117,6 +117,7 @@ pub struct RunningServer {
     pub address: SocketAddr,
     /// Where `/metrics` is served, if it is.
     pub metrics_address: Option<SocketAddr>,
+    report_counts: Arc<ReportCounts>,
     pub verifier_key: VerifierKey,
     pub sequencer: Sequencer,
     log: PublishedLog,
@@ -162,6 +163,7 @@ pub async fn start(
         address
     });
     let parts = app_parts(&config, &sequencer, &log, metrics);
+    let report_counts = parts.report_counts.clone();
     let app = routes::app(parts, config.request_timeout);
     let http = tokio::spawn(listener.serve(app, stop_signal(stopped)));
     let verifier_key = sequencer.verifier_key();
@@ -172,6 +174,7 @@ pub async fn start(
     Ok(RunningServer {
         address,
         metrics_address,
+        report_counts,
         verifier_key,
         sequencer,
         log,
@@ -259,7 +262,7 @@ fn app_parts(
         // Addresses stay in memory for minutes only.
         every_minute(Arc::downgrade(limiter), RateLimiter::forget_idle);
     }
-    let report_counts = Arc::new(ReportCounts::new(metrics));
+    let report_counts = Arc::new(ReportCounts::new(metrics, sequencer.queue_probe()));
     every_minute(Arc::downgrade(&report_counts), ReportCounts::log);
     Parts {
         sequencer: sequencer.clone(),
@@ -306,6 +309,12 @@ fn every_minute<T: Send + Sync + 'static>(target: Weak<T>, task: fn(&T)) {
 }
 
 impl RunningServer {
+    /// Ends the minute of the report counts now, as their timer does once
+    /// a minute: the log line, and what the metrics show.
+    pub fn close_minute(&self) {
+        self.report_counts.log();
+    }
+
     /// The size of the latest signed root.
     pub async fn published_size(&self) -> Result<u64, ReadError> {
         self.log.size().await

@@ -78,11 +78,16 @@ async fn the_other_server_publishes_when_the_publishing_one_is_killed() {
     for cycle in 0..cycles {
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..1000))).await;
         // The next holder of the publication lock, seen in the lock table.
+        let looking = Instant::now();
         let holder = loop {
             let holder: Option<String> = sqlx::query_scalar(LOCK_HOLDER)
                 .fetch_optional(&pool)
                 .await
                 .unwrap();
+            assert!(
+                looking.elapsed() < Duration::from_secs(30),
+                "cycle {cycle}: no server took the publication lock within 30 s"
+            );
             if let Some(holder) = holder {
                 break NAMES
                     .iter()
@@ -144,6 +149,12 @@ async fn the_other_server_publishes_when_the_publishing_one_is_killed() {
     }
     let promises = load.finish().await;
     assert!(promises.len() > 100, "only {} promises", promises.len());
+    // The case this test is for happened: a server signed (its state file
+    // says so) and died before its commit, and the other one published.
+    assert!(
+        state_ahead > 0,
+        "no kill landed between a state file and its commit"
+    );
 
     let size = common::check_published(&client, &servers[0].base, &promises).await;
     // Both serve that root (the other one has it at once: one database).

@@ -62,6 +62,10 @@ async fn metrics_count_reports_commits_and_roots_for_the_operator_only() {
     assert_eq!(before["lucent_ready"], 1.0);
     assert_eq!(before["lucent_queue_depth"], 0.0);
     assert!(!before.contains_key("lucent_last_root_size"), "no root yet");
+    let no_reports = before
+        .keys()
+        .filter(|k| k.starts_with("lucent_reports_total"));
+    assert_eq!(no_reports.count(), 0);
 
     let once = nonce();
     for body in [report(&once, 1), report(&once, 1), report(&once, 2)] {
@@ -69,6 +73,11 @@ async fn metrics_count_reports_commits_and_roots_for_the_operator_only() {
     }
     assert_eq!(server.post("{}").await.0, 400);
     server.set_time(datetime!(2026-11-28 00:00:30 UTC)).await;
+    // The report series show nothing until the minute ends.
+    let during = scrape(&server).await;
+    assert_eq!(during["lucent_commit_seconds_count"], 0.0);
+    assert!(!during.keys().any(|k| k.starts_with("lucent_reports_total")));
+    server.running().close_minute();
     let after = scrape(&server).await;
     let reports = |labels: &str| after[&format!("lucent_reports_total{{{labels}}}")];
     assert_eq!(reports(r#"outcome="accepted",status="202""#), 1.0);

@@ -68,7 +68,6 @@ async fn scrape(scraped: Data<&Scraped>) -> Response {
         }
     };
     let gauges = Gauges {
-        queue_depth: sequencer.queued() as u64,
         queue_capacity: sequencer.queue_capacity() as u64,
         ready: sequencer.ready().is_ok(),
         last_root,

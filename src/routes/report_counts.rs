@@ -5,25 +5,31 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::metrics::Metrics;
+use crate::sequencer::QueueProbe;
 
 /// The statuses `POST /v1/reports` answers, counted each on its own;
 /// anything else is counted as `other`.
 const STATUSES: [u16; 10] = [202, 200, 400, 409, 413, 415, 429, 500, 503, 0];
 
 /// Answers to `POST /v1/reports` since the counts were last taken; also
-/// counted, for good, in the operator's metrics.
-#[derive(Debug, Default)]
+/// counted, for good, in the operator's metrics, which show them a minute
+/// at a time as the log does.
+#[derive(Default)]
 pub struct ReportCounts {
     since_logged: [AtomicU64; STATUSES.len()],
     metrics: Metrics,
+    queue: Option<QueueProbe>,
 }
 
 impl ReportCounts {
-    pub fn new(metrics: Metrics) -> ReportCounts {
-        ReportCounts {
+    pub fn new(metrics: Metrics, queue: QueueProbe) -> ReportCounts {
+        let counts = ReportCounts {
             since_logged: Default::default(),
             metrics,
-        }
+            queue: Some(queue),
+        };
+        counts.metrics.close_minute(0);
+        counts
     }
 
     pub fn count(&self, status: u16) {
@@ -36,8 +42,10 @@ impl ReportCounts {
     }
 
     /// Logs the counts taken since the last call, if there are any, and
-    /// starts counting again from zero.
+    /// starts counting again from zero; the metrics' minute ends too.
     pub fn log(&self) {
+        let queued = self.queue.as_ref().map_or(0, QueueProbe::queued);
+        self.metrics.close_minute(queued);
         let taken: Vec<(u16, u64)> = STATUSES
             .iter()
             .zip(&self.since_logged)

@@ -131,6 +131,22 @@ impl CosignatureSink {
     }
 }
 
+/// How many reports wait for the writer, without keeping the writer
+/// running (as a [`Sequencer`] would).
+#[derive(Clone)]
+pub struct QueueProbe {
+    queue: mpsc::WeakSender<Command>,
+}
+
+impl QueueProbe {
+    /// Reports queued and not yet taken (none once the writer stopped).
+    pub fn queued(&self) -> usize {
+        self.queue
+            .upgrade()
+            .map_or(0, |queue| queue.max_capacity() - queue.capacity())
+    }
+}
+
 /// A handle to the writer's queue. Cheap to clone.
 #[derive(Clone)]
 pub struct Sequencer {
@@ -221,6 +237,13 @@ impl Sequencer {
     /// Reports queued for the writer and not yet taken into a batch.
     pub fn queued(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// A [`QueueProbe`] of this queue.
+    pub fn queue_probe(&self) -> QueueProbe {
+        QueueProbe {
+            queue: self.queue.downgrade(),
+        }
     }
 
     /// The end of the last period published (Unix seconds); it changes

@@ -240,11 +240,12 @@ impl Writer {
             let (reports, replies): (Vec<_>, Vec<_>) = reports.into_iter().unzip();
             let started = Instant::now();
             let accepted = self.accept(reports).await;
+            // Another server closing the period first is no failure.
+            let failed = matches!(&accepted, Err(e) if !matches!(e, StorageError::PeriodClosed(_)));
             self.config
                 .metrics
-                .observe_commit(started.elapsed(), accepted.is_ok());
-            self.commits_failing
-                .store(accepted.is_err(), Ordering::Relaxed);
+                .observe_commit(started.elapsed(), !failed);
+            self.commits_failing.store(failed, Ordering::Relaxed);
             let answers = match accepted {
                 Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
                 Err(e) => {
