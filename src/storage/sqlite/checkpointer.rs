@@ -18,10 +18,20 @@ use super::{Result, StorageError};
 /// written many times once, short enough to keep the log small.
 const INTERVAL: Duration = Duration::from_millis(200);
 
-/// Frames (pages) of write-ahead log above which a checkpoint waits for the
-/// writer to finish its transaction, so that the log can start over from
-/// its beginning instead of growing while writes never pause.
+/// Frames (pages) of write-ahead log above which the log is started over
+/// from its beginning (a RESTART checkpoint) once the writer pauses
+/// ([`IDLE`]): the restart holds the writer back while it syncs the
+/// database file, tens of milliseconds on a large log, which made the
+/// slowest reports of a busy server (BENCHMARKS.md).
 const RESTART_FRAMES: i64 = 16_384;
+
+/// Frames above which the log is started over at once, pause or not, so
+/// that a load that never pauses cannot grow it without bound (1 GiB of
+/// 4 KiB pages).
+const FORCE_RESTART_FRAMES: i64 = 262_144;
+
+/// A writer that has committed nothing for this long has paused.
+const IDLE: Duration = Duration::from_millis(50);
 
 /// Times the task tries to empty the write-ahead log, 10 ms apart.
 const TRUNCATE_ATTEMPTS: usize = 50;
@@ -71,6 +81,7 @@ async fn run(
     mut empty_requests: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
     let mut rest_until = Instant::now();
+    let mut restart_due = false;
     loop {
         tokio::select! {
             biased;
@@ -88,6 +99,7 @@ async fn run(
                     ),
                 }
                 let _ = done.send(());
+                restart_due = false;
             }
             grown = async {
                 tokio::time::sleep_until(rest_until).await;
@@ -96,10 +108,19 @@ async fn run(
                 if grown.is_none() {
                     break;
                 }
-                if let Err(e) = checkpoint(&mut conn).await {
-                    tracing::warn!(error = %e, "checkpointing the write-ahead log");
+                match checkpoint(&mut conn).await {
+                    Ok(frames) => restart_due = frames > RESTART_FRAMES,
+                    Err(e) => tracing::warn!(error = %e, "checkpointing the write-ahead log"),
                 }
                 rest_until = Instant::now() + INTERVAL;
+            }
+            // No commit since the last checkpoint took its wake-up: the
+            // writer has paused.
+            () = tokio::time::sleep(IDLE), if restart_due && woken.is_empty() => {
+                if let Err(e) = restart(&mut conn).await {
+                    tracing::warn!(error = %e, "starting the write-ahead log over");
+                }
+                restart_due = false;
             }
         }
     }
@@ -108,18 +129,25 @@ async fn run(
     }
 }
 
-async fn checkpoint(conn: &mut SqliteConnection) -> Result<()> {
+/// Copies what it can without holding the writer back; returns the frames
+/// in the log, having started it over if it passed [`FORCE_RESTART_FRAMES`].
+async fn checkpoint(conn: &mut SqliteConnection) -> Result<i64> {
     // (busy, frames in the log, frames copied)
     let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(&mut *conn)
         .await?;
-    if frames > RESTART_FRAMES {
-        // Almost everything is copied already: the writer waits only for
-        // the rest.
-        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-            .execute(&mut *conn)
-            .await?;
+    if frames > FORCE_RESTART_FRAMES {
+        restart(conn).await?;
     }
+    Ok(frames)
+}
+
+/// Starts the log over from its beginning. Almost everything is copied
+/// already: the writer waits only for the rest, and the sync.
+async fn restart(conn: &mut SqliteConnection) -> Result<()> {
+    sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
