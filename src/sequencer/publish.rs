@@ -12,13 +12,11 @@ use lucent_core::period::{day_closed_by, instant};
 use lucent_core::record::{Day, ParseError, chain_records};
 use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
-use super::writer::{StartupError, Writer, check_last_root, load_tree};
+use super::writer::{StartupError, Writer, check_last_root, check_signed_root_stored, load_tree};
 use crate::datadir::{SignedState, write_state};
 use crate::storage::DayTotals;
 use crate::storage::tiles::split_hashes;
-use crate::storage::{
-    LogReader, Publication, RootRow, Roots, StorageError, WriteTx, record_key, split_entries,
-};
+use crate::storage::{Publication, RootRow, StorageError, WriteTx, record_key, split_entries};
 
 /// Entries read at a time while filling `day_totals` after an upgrade.
 const COUNT_CHUNK: u64 = 10_000;
@@ -125,7 +123,9 @@ impl Writer {
             if let Some(unfinished) = &self.unfinished_root
                 && unfinished.period_end <= latest.period_end
             {
-                check_signed_root_stored(&*self.read, unfinished).await?;
+                check_signed_root_stored(&*self.read, unfinished)
+                    .await
+                    .map_err(|e| PublishError::CatchUp(e.to_string()))?;
                 self.unfinished_root = None;
             }
             tracing::info!(size = latest.size, day = %latest.day, "another server published a root");
@@ -244,35 +244,6 @@ fn check_unfinished_root(
             })
         }
         _ => Ok(()),
-    }
-}
-
-/// The root that this server signed (`signed`, from its state file) and
-/// another server, sharing the database, then stored for the same period
-/// is the same root: the period was closed to new records before it was
-/// signed ([`crate::storage::LogWriter::close_period`]).
-pub(super) async fn check_signed_root_stored(
-    read: &dyn LogReader,
-    signed: &SignedState,
-) -> Result<(), PublishError> {
-    let roots = read
-        .roots(Roots::Since {
-            first: day_closed_by(signed.period_end),
-            period_end: signed.period_end,
-        })
-        .await?;
-    let stored = roots.last().filter(|r| r.period_end == signed.period_end);
-    match stored {
-        Some(root) if root.entries() == signed.size && root.root_hash == signed.root.0 => Ok(()),
-        _ => Err(PublishError::Diverged {
-            period_end: signed.period_end,
-            computed: stored
-                .and_then(|r| Hash::from_slice(&r.root_hash))
-                .unwrap_or(Hash::ZERO),
-            size: stored.map_or(0, RootRow::entries),
-            recorded: signed.root,
-            recorded_size: signed.size,
-        }),
     }
 }
 

@@ -10,11 +10,10 @@ use lucent_core::checkpoint::open_checkpoint;
 use lucent_core::hash::leaf_hash;
 use lucent_core::merkle::CompactRange;
 use lucent_core::note::{SigningKey, VerifierKey};
-use lucent_core::period::{Period, PeriodSchedule, day_of, instant, next_midnight};
+use lucent_core::period::{Period, PeriodSchedule, day_closed_by, day_of, instant, next_midnight};
 use lucent_core::record::{Day, Deployment, Entry, record_hash};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::publish::check_signed_root_stored;
 use super::{Command, Outcome, OutcomeKind, Prepared, Sequencer, SubmitError, WriteFailed};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, SignedState};
@@ -561,6 +560,36 @@ pub(super) async fn load_tree(
         }
     };
     Ok((tree, last_leaf))
+}
+
+/// The root that this server signed (`signed`, from its state file) and
+/// another server, sharing the database, then stored for the same period
+/// is the same root: the period was closed to new records before it was
+/// signed ([`crate::storage::LogWriter::close_period`]).
+pub(super) async fn check_signed_root_stored(
+    read: &dyn LogReader,
+    signed: &SignedState,
+) -> Result<(), StartupError> {
+    let roots = read
+        .roots(Roots::Since {
+            first: day_closed_by(signed.period_end),
+            period_end: signed.period_end,
+        })
+        .await?;
+    match roots.last().filter(|r| r.period_end == signed.period_end) {
+        Some(root) if root.entries() == signed.size && root.root_hash == signed.root.0 => Ok(()),
+        stored => Err(StartupError::TreeMismatch(format!(
+            "the state file records root {} at size {} for the period ending {}, but the database \
+             holds {}; refusing to sign a different history",
+            signed.root,
+            signed.size,
+            signed.period_end,
+            stored.map_or("no root for it".into(), |r| format!(
+                "a root of size {}",
+                r.entries()
+            ))
+        ))),
+    }
 }
 
 /// The last signed checkpoint verifies, and names the tree the tiles give.
