@@ -15,10 +15,7 @@ use common::{TestServer, config, nonce, report};
 /// every acknowledged report is published.
 #[tokio::test]
 async fn a_database_restart_loses_nothing_acknowledged() {
-    if !common::on_postgres() {
-        eprintln!("a PostgreSQL server's restart: skipped on SQLite");
-        return;
-    }
+    postgres_only!("a PostgreSQL server's restart");
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "restarted.example", Period::DAY);
     let log = TestServer::start(config, ManualClock::new(datetime!(2026-12-01 10:00 UTC))).await;

@@ -47,10 +47,7 @@ fn state_period_end(data: &Path) -> Option<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_other_server_publishes_when_the_publishing_one_is_killed() {
-    if !common::on_postgres() {
-        eprintln!("several servers share a PostgreSQL database only: skipped on SQLite");
-        return;
-    }
+    postgres_only!("several servers share a PostgreSQL database only");
     let cycles: usize = std::env::var("LUCENT_FAILOVER_CYCLES")
         .ok()
         .and_then(|c| c.parse().ok())

@@ -8,10 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use lucent::cli::progress::Progress;
-use lucent::cli::verify::{VerifyOptions, verify};
 use lucent::clock::ManualClock;
-use lucent_core::note::VerifierKey;
 use lucent_core::period::Period;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -44,10 +41,7 @@ async fn post(server: &TestServer, count: u64) {
 
 #[tokio::test]
 async fn two_servers_share_one_log_and_publish_each_period_once() {
-    if !common::on_postgres() {
-        eprintln!("several servers share a PostgreSQL database only: skipped on SQLite");
-        return;
-    }
+    postgres_only!("several servers share a PostgreSQL database only");
     let dir = tempfile::tempdir().unwrap();
     let (first, second) = (dir.path().join("a"), dir.path().join("b"));
     let a = server(&first, &first, DAY1).await;
@@ -74,19 +68,7 @@ async fn two_servers_share_one_log_and_publish_each_period_once() {
     assert_eq!(root["size"], 10);
     assert_eq!(latest(&a).await, root);
 
-    let key = VerifierKey::parse(
-        a.get_json("/v1/log").await.1["verifier_key"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
-    let options = VerifyOptions {
-        url: a.base.clone(),
-        key,
-        state: None,
-        witnesses: Default::default(),
-    };
-    let report = verify(&options, &Progress::hidden()).await.unwrap();
+    let report = common::verify_log(&a.client, &a.base).await;
     assert_eq!((report.roots, report.size), (2, 10));
 
     // The first server's state file records day 1 only: behind the
@@ -104,10 +86,7 @@ async fn two_servers_share_one_log_and_publish_each_period_once() {
 /// root the state file may already record.
 #[tokio::test]
 async fn a_connection_cut_mid_publication_publishes_nothing_half() {
-    if !common::on_postgres() {
-        eprintln!("a PostgreSQL connection cut: skipped on SQLite");
-        return;
-    }
+    postgres_only!("a PostgreSQL connection cut");
     let dir = tempfile::tempdir().unwrap();
     let log = server(dir.path(), dir.path(), DAY1).await;
     let posts: Vec<_> = (0..8u64)
@@ -170,18 +149,6 @@ async fn a_connection_cut_mid_publication_publishes_nothing_half() {
     assert_eq!(roots.as_array().unwrap().len(), 1, "{roots}");
     let (_, page) = log.get_json("/v1/entries?start=3999&limit=2").await;
     assert_eq!(page["entries"].as_array().unwrap().len(), 1, "{page}");
-    let key = VerifierKey::parse(
-        log.get_json("/v1/log").await.1["verifier_key"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
-    let options = VerifyOptions {
-        url: log.base.clone(),
-        key,
-        state: None,
-        witnesses: Default::default(),
-    };
-    verify(&options, &Progress::hidden()).await.unwrap();
+    common::verify_log(&log.client, &log.base).await;
     log.stop().await;
 }

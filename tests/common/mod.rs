@@ -48,6 +48,19 @@ macro_rules! sqlite_only {
     };
 }
 
+/// Skips a test about what only a PostgreSQL server gives (a database
+/// that several servers share, a server to restart) when the suites run
+/// on SQLite; `$what` names it.
+#[macro_export]
+macro_rules! postgres_only {
+    ($what:literal) => {
+        if !common::on_postgres() {
+            eprintln!(concat!($what, ": skipped on SQLite"));
+            return;
+        }
+    };
+}
+
 /// The database of the log in `dir`: on PostgreSQL, a database of its own
 /// named after `dir`, made if it does not exist yet (a test that restarts
 /// a server on `dir` finds its log again); on SQLite, none (the file in
@@ -530,6 +543,13 @@ pub async fn check_published(
         );
     }
     // And the whole log passes the third-party audit.
+    verify_log(client, base).await;
+    size
+}
+
+/// `lucent verify` of the log at `base`, under the key it serves; fails
+/// the test if the audit fails.
+pub async fn verify_log(client: &reqwest::Client, base: &str) -> lucent::cli::verify::VerifyReport {
     let (status, log_info) = get_json(client, base, "/v1/log").await;
     assert_eq!(status, 200, "{log_info}");
     let key =
@@ -540,10 +560,9 @@ pub async fn check_published(
         state: None,
         witnesses: Default::default(),
     };
-    let report =
-        lucent::cli::verify::verify(&options, &lucent::cli::progress::Progress::hidden()).await;
-    assert!(report.is_ok(), "lucent verify failed: {:?}", report.err());
-    size
+    lucent::cli::verify::verify(&options, &lucent::cli::progress::Progress::hidden())
+        .await
+        .unwrap_or_else(|e| panic!("lucent verify failed: {e}"))
 }
 
 /// Reports sent without pause by concurrent senders to the servers in a
