@@ -11,7 +11,7 @@ use lucent_core::merkle::{consistency_proof, inclusion_proof};
 use lucent_core::record::{Day, Entry, record_hash};
 use lucent_core::tiles::{TILE_WIDTH, TilePath, encode_entry_bundle, tile_width_at};
 
-use crate::stats::{Stats, StatsCache};
+use crate::stats::{Stats, StatsAt, StatsCache};
 use crate::storage::tiles::{ComputeError, TileNodes};
 use crate::storage::{
     Entries, LogInfo, LogReader, RootRow, Roots, SchemaTable, StorageError, StoredEntry,
@@ -348,9 +348,16 @@ impl PublishedLog {
         }
     }
 
-    /// The aggregates of the latest signed root.
-    pub async fn stats(&self) -> Result<Arc<Stats>> {
-        Ok(self.stats.get(&self.read).await?)
+    /// The aggregates at the latest signed root, or at the last root of a
+    /// day (`None` if no root closes within it).
+    pub async fn stats(&self, at: StatsAt) -> Result<Option<Arc<Stats>>> {
+        Ok(self.stats.get(&self.read, at).await?)
+    }
+
+    /// The aggregates at the latest signed root (all zero before the first).
+    pub async fn latest_stats(&self) -> Result<Arc<Stats>> {
+        let stats = self.stats(StatsAt::Latest).await?;
+        Ok(stats.expect("the latest stats exist, empty before the first root"))
     }
 
     /// Every table of the database, as the engine describes it.

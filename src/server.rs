@@ -282,7 +282,7 @@ fn spawn_stats_refresh(log: &PublishedLog, sequencer: &Sequencer) {
     let mut published_ends = sequencer.published_ends();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = log.stats().await {
+            if let Err(e) = log.latest_stats().await {
                 tracing::warn!(error = %e, "computing the stats");
             }
             if published_ends.changed().await.is_err() {

@@ -258,6 +258,22 @@ async fn the_stats_page_has_the_numbers() {
     ] {
         assert!(page.contains(&row(label, &totals[key])), "{label}");
     }
+    // The root they come from, and the command that recomputes them.
+    assert!(page.contains(&row("Day", &stats["day"])));
+    assert!(page.contains(&format!(
+        "<tr><th scope=\"row\">Size</th><td>{} entries</td></tr>",
+        stats["size"]
+    )));
+    assert!(page.contains(&format!(
+        "<code class=\"hash\">{}</code>",
+        stats["root_hash"].as_str().unwrap()
+    )));
+    let (_, log) = server.get_json("/v1/log").await;
+    assert!(page.contains(&format!(
+        "<code id=\"verify-command\">lucent verify {} --key '{}'</code>",
+        html(PUBLIC_URL),
+        html(log["verifier_key"].as_str().unwrap())
+    )));
     // Each chart is labelled for assistive technology.
     assert_eq!(page.matches("<svg ").count(), 3);
     assert_eq!(page.matches("role=\"img\" aria-label=").count(), 3);

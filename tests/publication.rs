@@ -148,6 +148,54 @@ async fn the_vector_log_is_reproduced_byte_for_byte() {
         .unwrap();
         assert_eq!(bytes, want, "{}", tile["path"]);
     }
+
+    // The stats, worked out by hand from the reports (issue 19; the core's
+    // known-answer test lists them), name their root.
+    let (status, latest) = server.get_json("/v1/stats").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        latest,
+        serde_json::json!({
+            "size": 7,
+            "root_hash": want_roots[2]["root_hash"],
+            "day": "2026-11-26",
+            "active_deployments": {"last_1_day": 3, "last_7_days": 6, "last_30_days": 6},
+            "reports_per_day": [
+                {"day": "2026-11-24", "reports": 4},
+                {"day": "2026-11-25", "reports": 0},
+                {"day": "2026-11-26", "reports": 3}
+            ],
+            "versions": [
+                {"version": "1.4.2", "deployments": 3},
+                {"version": "1.4.3", "deployments": 2},
+                {"version": "1.3.0", "deployments": 1},
+                {"version": "2.0.0-rc.1", "deployments": 1}
+            ],
+            "unlisted_versions": 0,
+            "totals": {
+                "tokens_created": "9007199254840018",
+                "tokens_detokenized": "4422",
+                "grants_issued": "27"
+            }
+        })
+    );
+    assert_eq!(server.get_json("/v1/stats?day=2026-11-26").await.1, latest);
+    let (status, of_25th) = server.get_json("/v1/stats?day=2026-11-25").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&of_25th["size"], &of_25th["root_hash"], &of_25th["day"]),
+        (&4.into(), &want_roots[1]["root_hash"], &"2026-11-25".into())
+    );
+    assert_eq!(of_25th["active_deployments"]["last_1_day"], 0);
+    assert_eq!(of_25th["active_deployments"]["last_7_days"], 4);
+    assert_eq!(of_25th["totals"]["tokens_created"], "98892");
+    assert_eq!(
+        of_25th["versions"][0],
+        serde_json::json!({"version": "1.4.2", "deployments": 2})
+    );
+    assert_eq!(server.get_json("/v1/stats?day=2026-11-23").await.0, 404);
+    assert_eq!(server.get_json("/v1/stats?day=2026-11-27").await.0, 404);
+    assert_eq!(server.get_json("/v1/stats?day=26-11-2026").await.0, 400);
     server.stop().await;
 }
 

@@ -193,6 +193,9 @@ fn read() -> impl Strategy<Value = Read> {
         segment()
             .prop_map(|d| format!("/v1/roots/{d}"))
             .prop_map(read("getRootOfDay")),
+        segment()
+            .prop_map(|d| format!("/v1/stats?day={d}"))
+            .prop_map(read("getStats")),
         (segment(), number(), number())
             .prop_map(|(p, a, l)| format!("/v1/deployments/{p}/entries?after={a}&limit={l}"))
             .prop_map(read("listDeploymentEntries")),

@@ -21,6 +21,7 @@ use lucent::cli::progress::Progress;
 use lucent::cli::verify::{Growth, VerifyError, VerifyOptions, VerifyReport, verify};
 use lucent::clock::ManualClock;
 use lucent::datadir::{DataDir, KEY_FILE};
+use lucent::http::answers::stats_body;
 use lucent_client::http::LogClient;
 use lucent_client::quorum::WitnessQuorum;
 use lucent_client::submit::{
@@ -33,6 +34,7 @@ use lucent_core::merkle::{MemoryTree, NodeId, consistency_proof, inclusion_proof
 use lucent_core::note::{SigningKey, VerifierKey};
 use lucent_core::period::Period;
 use lucent_core::record::{Day, Entry, Record, Report, record_hash};
+use lucent_core::stats::{StatsBuilder, StatsRoot};
 use lucent_core::tiles::{
     TilePath, decode_entry_bundle, encode_entry_bundle, encode_hash_tile, entry_bundles_for_size,
     parse_hash_tile, root_from_tiles, tiles_for_size,
@@ -458,6 +460,128 @@ async fn a_receipt_withheld_behind_an_old_period_end_is_a_broken_promise() {
     }
 }
 
+/// A proxy that passes `/v1/stats` answers, or only `?day=` ones for
+/// `day`, through `edit`.
+async fn stats_tampering_proxy(
+    upstream: &str,
+    day: Option<Day>,
+    edit: impl Fn(&mut Value) + Send + Sync + 'static,
+) -> String {
+    let tampered = match day {
+        None => "/v1/stats".to_owned(),
+        Some(day) => format!("/v1/stats?day={day}"),
+    };
+    tampering_proxy(upstream, move |path, body| {
+        if path != tampered {
+            return body;
+        }
+        let mut stats: Value = serde_json::from_slice(&body).unwrap();
+        edit(&mut stats);
+        serde_json::to_vec(&stats).unwrap()
+    })
+    .await
+}
+
+/// Issue 19: every number of `/v1/stats` is recomputed from the verified
+/// entries at the root it names; a changed one fails the audit, named.
+#[tokio::test]
+async fn the_stats_are_recomputed_and_a_changed_number_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = three_report_days(dir.path()).await;
+    let key = key_of(&server);
+
+    let report = run_verify(&server.base, &key, None).await.unwrap();
+    assert_eq!(report.stats_days, [november(4)]);
+    assert!(
+        report.to_string().contains(
+            "stats recomputed from the entries match those served at the root of 2026-11-04"
+        ),
+        "{report}"
+    );
+
+    type Change = (&'static str, fn(&mut Value));
+    let changes: [Change; 5] = [
+        ("totals.tokens_created", |s| {
+            let sum: u128 = s["totals"]["tokens_created"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            s["totals"]["tokens_created"] = (sum + 1).to_string().into();
+        }),
+        ("active_deployments.last_7_days", |s| {
+            s["active_deployments"]["last_7_days"] = 5.into();
+        }),
+        ("reports_per_day[1].reports", |s| {
+            s["reports_per_day"][1]["reports"] = 1.into();
+        }),
+        ("versions[0].deployments", |s| {
+            s["versions"][0]["deployments"] = 99.into();
+        }),
+        ("unlisted_versions", |s| s["unlisted_versions"] = 1.into()),
+    ];
+    for (field, change) in changes {
+        let proxy = stats_tampering_proxy(&server.base, None, change).await;
+        match run_verify(&proxy, &key, None).await {
+            Err(error @ VerifyError::StatsDiffer { .. }) => {
+                let VerifyError::StatsDiffer {
+                    request,
+                    field: named,
+                    ..
+                } = &error
+                else {
+                    unreachable!()
+                };
+                assert_eq!((request.as_str(), named.as_str()), ("GET /v1/stats", field));
+                assert!(error.to_string().contains(field), "{error}");
+            }
+            other => panic!("{field} changed: {other:?}"),
+        }
+    }
+
+    // Stats still being computed (503, as the server answers when its
+    // request time runs out) are asked for again.
+    let busy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let proxy = rewriting_proxy(&server.base, move |path, status, body| {
+        if path == "/v1/stats" && busy.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return (503, b"computing".to_vec());
+        }
+        (status, body)
+    })
+    .await;
+    let report = run_verify(&proxy, &key, None).await.unwrap();
+    assert_eq!(report.stats_days, [november(4)]);
+
+    // Stats that name a root the log never signed.
+    let proxy = stats_tampering_proxy(&server.base, None, |s| {
+        s["root_hash"] = Hash::ZERO.to_hex().into();
+    })
+    .await;
+    match run_verify(&proxy, &key, None).await {
+        Err(VerifyError::StatsRootNotSigned { size: 9, .. }) => {}
+        other => panic!("an unsigned root named: {other:?}"),
+    }
+
+    // Monitor mode checks the stats of every day signed since its last run,
+    // served at `?day=`.
+    let state = dir.path().join("monitor.json");
+    run_verify(&server.base, &key, Some(&state)).await.unwrap();
+    grow(&server, &[(5, 3), (6, 2), (7, 1)]).await;
+    let proxy = stats_tampering_proxy(&server.base, Some(november(5)), |s| {
+        s["active_deployments"]["last_1_day"] = 4.into();
+    })
+    .await;
+    match run_verify(&proxy, &key, Some(&state)).await {
+        Err(VerifyError::StatsDiffer { request, field, .. }) => {
+            assert_eq!(request, "GET /v1/stats?day=2026-11-05");
+            assert_eq!(field, "active_deployments.last_1_day");
+        }
+        other => panic!("a day's stats changed: {other:?}"),
+    }
+    let honest = run_verify(&server.base, &key, Some(&state)).await.unwrap();
+    assert_eq!(honest.stats_days, [november(5), november(6), november(7)]);
+}
+
 #[tokio::test]
 async fn a_tampering_server_is_caught_and_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -676,6 +800,23 @@ fn forge_log(key: &SigningKey, days: &[(Day, Vec<Record>)]) -> ForgedLog {
     );
     let latest = roots.last().unwrap()["checkpoint"].as_str().unwrap();
     file("/checkpoint".into(), latest.as_bytes().to_vec());
+    // The stats at the latest root, as the core defines them (none for a
+    // log whose latest root is of a day before some of its entries).
+    let mut stats = StatsBuilder::new();
+    for record in days.iter().flat_map(|(_, records)| records) {
+        stats.push(record);
+    }
+    let latest_root = StatsRoot {
+        size,
+        root_hash: tree.root(),
+        day: days.last().unwrap().0,
+    };
+    if let Ok(stats) = stats.stats_at(latest_root, days[0].0) {
+        file(
+            "/v1/stats".into(),
+            serde_json::to_vec(&stats_body(&stats)).unwrap(),
+        );
+    }
     for pair in roots.windows(2) {
         let (old, new) = (
             pair[0]["size"].as_u64().unwrap(),

@@ -18,7 +18,7 @@ use crate::outbound::{BodyError, read_bounded};
 use lucent_wire::{ConsistencyProofBody, EntryBody, InclusionProofBody};
 pub use lucent_wire::{
     LogBody as LogInfo, PromiseBody as PromiseAnswer, ReceiptBody as Receipt,
-    RootBody as ServedRoot,
+    RootBody as ServedRoot, StatsBody,
 };
 
 /// One request may take this long, connection and body included.
@@ -314,6 +314,18 @@ impl LogClient {
     /// `GET /v1/roots/{day}`, `None` if no root closes that day.
     pub async fn root_of_day(&self, day: &str) -> Result<Option<ServedRoot>, HttpError> {
         self.get_json_if_found(&format!("/v1/roots/{day}")).await
+    }
+
+    /// `GET /v1/stats`: the stats at the latest root, which they name.
+    pub async fn stats(&self) -> Result<StatsBody, HttpError> {
+        self.get_json("/v1/stats").await
+    }
+
+    /// `GET /v1/stats?day=`: the stats at the last root of a day, `None` if
+    /// no root closes that day.
+    pub async fn stats_of_day(&self, day: &str) -> Result<Option<StatsBody>, HttpError> {
+        self.get_json_if_found(&format!("/v1/stats?day={day}"))
+            .await
     }
 
     /// `GET /v1/roots/latest`, `None` before the first root.

@@ -69,7 +69,7 @@ impl RetryPolicy {
     /// tries. `transient` gives the server's `Retry-After` of a failure
     /// worth another try, if it named one. Returns the outcome and the
     /// number of tries.
-    pub(crate) async fn run<T, E, A, F>(
+    pub async fn run<T, E, A, F>(
         &self,
         sleeper: &dyn Sleeper,
         transient: impl Fn(&E) -> Option<Option<Duration>>,

@@ -12,6 +12,7 @@ pub mod period;
 pub mod promise;
 pub mod quorum;
 pub mod record;
+pub mod stats;
 pub mod tiles;
 pub mod tlog_proof;
 pub mod witness;

@@ -97,38 +97,39 @@ pub fn receipt_body(receipt: Receipt) -> Result<ReceiptBody, ApiError> {
     })
 }
 
-impl From<&Stats> for StatsBody {
-    fn from(stats: &Stats) -> StatsBody {
-        StatsBody {
-            size: stats.size,
-            day: stats.day.map(|d| d.to_string()),
-            active_deployments: ActiveDeploymentsBody {
-                last_1_day: stats.active.last_1_day,
-                last_7_days: stats.active.last_7_days,
-                last_30_days: stats.active.last_30_days,
-            },
-            reports_per_day: stats
-                .reports_per_day
-                .iter()
-                .map(|(day, reports)| DayReportsBody {
-                    day: day.to_string(),
-                    reports: *reports,
-                })
-                .collect(),
-            versions: stats
-                .versions
-                .iter()
-                .map(|(version, deployments)| VersionUseBody {
-                    version: version.as_str().to_owned(),
-                    deployments: *deployments,
-                })
-                .collect(),
-            unlisted_versions: stats.unlisted_versions,
-            totals: TotalsBody {
-                tokens_created: stats.totals.tokens_created.to_string(),
-                tokens_detokenized: stats.totals.tokens_detokenized.to_string(),
-                grants_issued: stats.totals.grants_issued.to_string(),
-            },
-        }
+/// The stats as `/v1/stats` serves them, and as `lucent verify` compares
+/// them.
+pub fn stats_body(stats: &Stats) -> StatsBody {
+    StatsBody {
+        size: stats.root.map_or(0, |r| r.size),
+        root_hash: stats.root.map(|r| r.root_hash.to_hex()),
+        day: stats.root.map(|r| r.day.to_string()),
+        active_deployments: ActiveDeploymentsBody {
+            last_1_day: stats.active.last_1_day,
+            last_7_days: stats.active.last_7_days,
+            last_30_days: stats.active.last_30_days,
+        },
+        reports_per_day: stats
+            .reports_per_day
+            .iter()
+            .map(|(day, reports)| DayReportsBody {
+                day: day.to_string(),
+                reports: *reports,
+            })
+            .collect(),
+        versions: stats
+            .versions
+            .iter()
+            .map(|(version, deployments)| VersionUseBody {
+                version: version.as_str().to_owned(),
+                deployments: *deployments,
+            })
+            .collect(),
+        unlisted_versions: stats.unlisted_versions,
+        totals: TotalsBody {
+            tokens_created: stats.totals.tokens_created.to_string(),
+            tokens_detokenized: stats.totals.tokens_detokenized.to_string(),
+            grants_issued: stats.totals.grants_issued.to_string(),
+        },
     }
 }

@@ -68,7 +68,7 @@ pub async fn page(
     log: Data<&PublishedLog>,
     Query(query): Query<LookupQuery>,
 ) -> poem::Result<Response> {
-    let stats = log.stats().await.map_err(ApiError::from)?;
+    let stats = log.latest_stats().await.map_err(ApiError::from)?;
     let lookup = match query.prefix {
         None => None,
         Some(prefix) => {

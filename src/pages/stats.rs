@@ -20,6 +20,9 @@ const CHART_DAYS: usize = 90;
 #[template(path = "stats.html")]
 pub struct StatsPage {
     stats: Arc<Stats>,
+    /// What the command that recomputes these numbers needs.
+    public_url: String,
+    verifier_key: String,
     version_window: u16,
     active: Vec<Bar>,
     active_chart: Svg,
@@ -37,7 +40,9 @@ impl StatsPage {
 
 #[handler]
 pub async fn page(log: Data<&PublishedLog>) -> poem::Result<StatsPage> {
-    let stats = log.stats().await.map_err(ApiError::from)?;
+    let stats = log.latest_stats().await.map_err(ApiError::from)?;
+    let info = log.info().await.map_err(ApiError::from)?;
+
     let active = vec![
         Bar {
             label: "On the latest day".into(),
@@ -79,6 +84,8 @@ pub async fn page(log: Data<&PublishedLog>) -> poem::Result<StatsPage> {
         ),
         version_window: WIDEST_WINDOW_DAYS,
         stats,
+        public_url: super::public_url(&info.origin),
+        verifier_key: info.verifier_key,
         active,
         days,
         versions,

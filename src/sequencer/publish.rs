@@ -14,8 +14,8 @@ use lucent_core::tiles::{encode_hash_tile, tile_slot};
 
 use super::writer::{StartupError, Writer, check_last_root, check_signed_root_stored, load_tree};
 use crate::datadir::{SignedState, write_state};
-use crate::storage::DayTotals;
 use crate::storage::tiles::split_hashes;
+use crate::storage::{DayTotals, add_to_day};
 use crate::storage::{Publication, RootRow, StorageError, WriteTx, record_key, split_entries};
 
 /// Entries read at a time while filling `day_totals` after an upgrade.
@@ -76,7 +76,7 @@ impl Writer {
             let joined = self.read.entries_joined(counted, end).await?;
             let mut entries = 0;
             for entry in split_entries(&joined) {
-                DayTotals::add_to_day(&mut days, entry).map_err(|e| {
+                add_to_day(&mut days, entry).map_err(|e| {
                     StorageError::Corrupt(format!("an entry of {counted}..{end}: {e}"))
                 })?;
                 entries += 1;
@@ -318,7 +318,7 @@ impl Appended {
     /// the tree; returns the entries' bytes.
     fn chain(&mut self, records: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, ParseError> {
         for record in &records {
-            DayTotals::add_to_day(&mut self.day_totals, record)?;
+            add_to_day(&mut self.day_totals, record)?;
         }
         let entries = chain_records(self.last_leaf, records)?;
         for entry in &entries {

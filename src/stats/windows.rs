@@ -4,23 +4,14 @@
 //! after the other and needs to hold only a chunk of each run.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 use lucent_core::record::{
     Day, Deployment, ParseError, ProductVersion, day_and_deployment, version_of,
 };
-use time::Duration;
+use lucent_core::stats::WindowCounts;
 
-use super::{ActiveDeployments, MAX_LISTED_VERSIONS, WINDOWS};
 use crate::storage::{LogReader, Result, StorageError, split_entries};
-
-/// The first day of the `days`-day window that ends on `last`.
-fn window_start(last: Day, days: u16) -> Day {
-    Day(last
-        .0
-        .checked_sub(Duration::days(i64::from(days) - 1))
-        .unwrap_or(time::Date::MIN))
-}
 
 /// What the windows need of an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,108 +84,60 @@ impl RunCursor {
     }
 }
 
-/// Active deployments and versions in use, counted one deployment at a
-/// time.
-pub(super) struct WindowCounts {
-    pub(super) starts: [Day; 3],
-    active: [u64; 3],
-    versions: HashMap<ProductVersion, u64>,
-}
-
-impl WindowCounts {
-    pub(super) fn new(day: Day) -> WindowCounts {
-        WindowCounts {
-            starts: WINDOWS.map(|days| window_start(day, days)),
-            active: [0; 3],
-            versions: HashMap::new(),
+/// Merges the runs (each sorted by deployment) and counts each
+/// deployment once.
+pub(super) async fn count(
+    windows: &mut WindowCounts,
+    source: &(impl EntrySource + ?Sized),
+    bounds: &[u64],
+    chunk: u64,
+) -> Result<()> {
+    let widest = windows.widest_start();
+    let mut runs: Vec<RunCursor> = bounds
+        .windows(2)
+        .filter(|w| w[0] < w[1])
+        .map(|w| RunCursor {
+            next: w[0],
+            end: w[1],
+            chunk,
+            buffered: VecDeque::new(),
+        })
+        .collect();
+    let mut heads = BinaryHeap::new();
+    for (i, run) in runs.iter_mut().enumerate() {
+        if let Some(entry) = run.head(source).await? {
+            heads.push(Reverse((entry.deployment, i)));
         }
     }
-
-    /// One deployment: the last day it reported within the widest window,
-    /// and the versions it reported in it.
-    fn add_deployment(&mut self, last: Day, versions: &[ProductVersion]) {
-        for (active, start) in self.active.iter_mut().zip(self.starts) {
-            *active += u64::from(last >= start);
+    // The deployment being counted, its last day, its versions.
+    let mut current: Option<(Deployment, Day, Vec<ProductVersion>)> = None;
+    while let Some(Reverse((deployment, i))) = heads.pop() {
+        let record = runs[i].buffered.pop_front().expect("a head");
+        if let Some(next) = runs[i].head(source).await? {
+            heads.push(Reverse((next.deployment, i)));
         }
-        for version in versions {
-            *self.versions.entry(version.clone()).or_default() += 1;
+        if record.day < widest {
+            continue;
         }
-    }
-
-    /// Merges the runs (each sorted by deployment) and counts each
-    /// deployment once.
-    pub(super) async fn count(
-        &mut self,
-        source: &(impl EntrySource + ?Sized),
-        bounds: &[u64],
-        chunk: u64,
-    ) -> Result<()> {
-        let widest = self.starts[2];
-        let mut runs: Vec<RunCursor> = bounds
-            .windows(2)
-            .filter(|w| w[0] < w[1])
-            .map(|w| RunCursor {
-                next: w[0],
-                end: w[1],
-                chunk,
-                buffered: VecDeque::new(),
-            })
-            .collect();
-        let mut heads = BinaryHeap::new();
-        for (i, run) in runs.iter_mut().enumerate() {
-            if let Some(entry) = run.head(source).await? {
-                heads.push(Reverse((entry.deployment, i)));
-            }
-        }
-        // The deployment being counted, its last day, its versions.
-        let mut current: Option<(Deployment, Day, Vec<ProductVersion>)> = None;
-        while let Some(Reverse((deployment, i))) = heads.pop() {
-            let record = runs[i].buffered.pop_front().expect("a head");
-            if let Some(next) = runs[i].head(source).await? {
-                heads.push(Reverse((next.deployment, i)));
-            }
-            if record.day < widest {
-                continue;
-            }
-            match &mut current {
-                Some((counted, last, versions)) if *counted == deployment => {
-                    *last = (*last).max(record.day);
-                    if !versions.contains(&record.version) {
-                        versions.push(record.version);
-                    }
-                }
-                _ => {
-                    if let Some((_, last, versions)) = current.take() {
-                        self.add_deployment(last, &versions);
-                    }
-                    current = Some((deployment, record.day, vec![record.version]));
+        match &mut current {
+            Some((counted, last, versions)) if *counted == deployment => {
+                *last = (*last).max(record.day);
+                if !versions.contains(&record.version) {
+                    versions.push(record.version);
                 }
             }
-        }
-        if let Some((_, last, versions)) = current {
-            self.add_deployment(last, &versions);
-        }
-        Ok(())
-    }
-
-    pub(super) fn active(&self) -> ActiveDeployments {
-        let [last_1_day, last_7_days, last_30_days] = self.active;
-        ActiveDeployments {
-            last_1_day,
-            last_7_days,
-            last_30_days,
+            _ => {
+                if let Some((_, last, versions)) = current.take() {
+                    windows.add_deployment(last, &versions);
+                }
+                current = Some((deployment, record.day, vec![record.version]));
+            }
         }
     }
-
-    /// The most used versions, most used first, and how many more there
-    /// are: anyone can invent versions, and the answer stays bounded.
-    pub(super) fn versions(self) -> (Vec<(ProductVersion, u64)>, u64) {
-        let mut versions: Vec<_> = self.versions.into_iter().collect();
-        versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let unlisted = versions.len().saturating_sub(MAX_LISTED_VERSIONS);
-        versions.truncate(MAX_LISTED_VERSIONS);
-        (versions, unlisted as u64)
+    if let Some((_, last, versions)) = current {
+        windows.add_deployment(last, &versions);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -203,23 +146,18 @@ mod tests {
     use super::*;
     use lucent_core::Hash;
     use lucent_core::record::{Count, Entry, Record};
+    use lucent_core::stats::{Stats, StatsBuilder, StatsRoot};
+    use proptest::prelude::*;
 
-    fn day(text: &str) -> Day {
-        Day::parse(text).unwrap()
-    }
-
-    fn entry(on: &str, deployment: u8, version: &str, count: u64) -> Entry {
-        let count = Count::new(count).unwrap();
-        Entry {
-            record: Record {
-                day: day(on),
-                deployment: Deployment(Hash([deployment; 32])),
-                version: ProductVersion::parse(version).unwrap(),
-                tokens_created: count,
-                tokens_detokenized: count,
-                grants_issued: count,
-            },
-            prev: Hash::ZERO,
+    fn record(on: Day, deployment: u8, version: &str) -> Record {
+        let count = Count::new(1).unwrap();
+        Record {
+            day: on,
+            deployment: Deployment(Hash([deployment; 32])),
+            version: ProductVersion::parse(version).unwrap(),
+            tokens_created: count,
+            tokens_detokenized: count,
+            grants_issued: count,
         }
     }
 
@@ -234,112 +172,84 @@ mod tests {
         }
     }
 
-    impl Log {
-        /// The log of `runs`, and the sizes at which each run ends, after 0.
-        fn of(runs: Vec<Vec<Entry>>) -> (Log, Vec<u64>) {
-            let mut bounds = vec![0];
-            let mut entries = Vec::new();
-            for run in runs {
-                entries.extend(run);
-                bounds.push(entries.len() as u64);
+    /// The merge's counts and the core's from-scratch ones, at a root of
+    /// `root_day` over `runs`.
+    fn both(runs: &[Vec<Record>], root_day: Day, chunk: u64) -> (WindowCounts, Stats) {
+        let mut bounds = vec![0];
+        let mut entries = Vec::new();
+        let mut builder = StatsBuilder::new();
+        for run in runs {
+            for record in run {
+                builder.push(record);
+                entries.push(Entry {
+                    record: record.clone(),
+                    prev: Hash::ZERO,
+                });
             }
-            (Log(entries), bounds)
+            bounds.push(entries.len() as u64);
+        }
+        let mut windows = WindowCounts::new(root_day);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(count(&mut windows, &Log(entries), &bounds, chunk))
+            .unwrap();
+        let root = StatsRoot {
+            size: builder.size(),
+            root_hash: Hash::ZERO,
+            day: root_day,
+        };
+        let first = runs
+            .first()
+            .and_then(|r| r.first())
+            .map_or(root_day, |r| r.day);
+        (windows, builder.stats_at(root, first).unwrap())
+    }
+
+    proptest! {
+        /// Whatever the runs and the chunks they are read in, the merge
+        /// counts what the core's definition counts.
+        #[test]
+        fn the_merge_counts_what_the_definition_counts(
+            runs in prop::collection::vec(
+                (0u8..12, prop::collection::btree_map(0u8..10, 0usize..3, 0..8)),
+                1..12,
+            ),
+            after in 0u8..40,
+            chunk in 1u64..5,
+        ) {
+            let mut on = Day::parse("2026-10-01").unwrap();
+            let runs: Vec<Vec<Record>> = runs
+                .into_iter()
+                .map(|(gap, deployments)| {
+                    on = Day(on.0 + time::Duration::days(gap.into()));
+                    deployments
+                        .into_iter()
+                        .map(|(d, v)| record(on, d, ["1.0.0", "1.1.0", "2.0.0-rc.1"][v]))
+                        .collect()
+                })
+                .collect();
+            let root_day = Day(on.0 + time::Duration::days(after.into()));
+            let (windows, defined) = both(&runs, root_day, chunk);
+            prop_assert_eq!(windows.active(), defined.active);
+            prop_assert_eq!(windows.versions(), (defined.versions, defined.unlisted_versions));
         }
     }
 
-    async fn count(day_: &str, runs: Vec<Vec<Entry>>, chunk: u64) -> WindowCounts {
-        let (log, bounds) = Log::of(runs);
-        let mut windows = WindowCounts::new(day(day_));
-        windows.count(&log, &bounds, chunk).await.unwrap();
-        windows
-    }
-
-    fn versions(windows: WindowCounts) -> Vec<(String, u64)> {
-        windows
-            .versions()
-            .0
-            .into_iter()
-            .map(|(v, n)| (v.as_str().to_owned(), n))
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn windows_count_back_from_the_roots_day_inclusive() {
+    #[test]
+    fn a_deployment_in_many_runs_counts_once() {
+        let on = |d: &str| Day::parse(d).unwrap();
         let runs = vec![
-            vec![entry("2026-10-01", 1, "1.0.0", 1)],
-            vec![entry("2026-10-06", 2, "1.0.0", 1)],
-            vec![entry("2026-10-29", 3, "1.1.0", 1)],
-            vec![entry("2026-11-04", 1, "1.1.0", 1)],
+            vec![
+                record(on("2026-11-01"), 1, "1.0.0"),
+                record(on("2026-11-01"), 2, "1.0.0"),
+            ],
+            vec![record(on("2026-11-02"), 1, "1.0.0")],
+            vec![record(on("2026-11-03"), 1, "2.0.0-rc.1")],
         ];
-        let windows = count("2026-11-04", runs, RUN_CHUNK).await;
-        // 2026-10-06 is the 30th day back from 2026-11-04; 10-29 the 7th;
-        // deployment 1's first report (and its version) is in no window.
-        assert_eq!(
-            windows.active(),
-            ActiveDeployments {
-                last_1_day: 1,
-                last_7_days: 2,
-                last_30_days: 3
-            }
-        );
-        assert_eq!(
-            versions(windows),
-            [("1.1.0".to_owned(), 2), ("1.0.0".to_owned(), 1)]
-        );
-    }
-
-    /// Anyone can invent versions: the most used are listed, the rest
-    /// only counted.
-    #[tokio::test]
-    async fn versions_beyond_the_listed_ones_are_counted() {
-        let mut run: Vec<Entry> = (0..=MAX_LISTED_VERSIONS as u8)
-            .map(|d| entry("2026-11-04", d, &format!("1.0.{d}"), 1))
-            .collect();
-        run.push(entry("2026-11-04", 200, "1.0.7", 1));
-        let (listed, unlisted) = count("2026-11-04", vec![run], RUN_CHUNK).await.versions();
-        assert_eq!(listed.len(), MAX_LISTED_VERSIONS);
-        assert_eq!((listed[0].0.as_str(), listed[0].1), ("1.0.7", 2));
-        assert_eq!(unlisted, 1);
-    }
-
-    /// A deployment in many runs counts once in each window and once per
-    /// version, whatever the chunks the runs are read in.
-    #[tokio::test]
-    async fn the_merge_counts_each_deployment_once() {
-        let days = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"];
-        let runs: Vec<Vec<Entry>> = days
-            .iter()
-            .enumerate()
-            .map(|(n, on)| {
-                // Deployments 0..=2n every day: sorted, overlapping runs;
-                // deployment 0 changes version on the last day.
-                (0..=2 * n as u8)
-                    .map(|d| {
-                        let version = if d == 0 && n == 3 { "2.0.0" } else { "1.0.0" };
-                        entry(on, d, version, 1)
-                    })
-                    .collect()
-            })
-            .collect();
-        for chunk in [1, 2, 3, RUN_CHUNK] {
-            let windows = count("2026-11-04", runs.clone(), chunk).await;
-            assert_eq!(
-                windows.active(),
-                ActiveDeployments {
-                    last_1_day: 7,
-                    last_7_days: 7,
-                    last_30_days: 7
-                },
-                "chunk {chunk}"
-            );
-            assert_eq!(
-                versions(windows),
-                [("1.0.0".to_owned(), 7), ("2.0.0".to_owned(), 1)],
-                "chunk {chunk}"
-            );
-        }
-        let windows = count("2026-11-10", runs, 2).await;
-        assert_eq!(windows.active().last_1_day, 0);
-        assert_eq!(windows.active().last_7_days, 7, "11-04 is the 7th day back");
+        let (windows, _) = both(&runs, on("2026-11-03"), RUN_CHUNK);
+        assert_eq!(windows.active().last_30_days, 2);
+        assert_eq!(windows.active().last_1_day, 1);
     }
 }

@@ -59,7 +59,8 @@ use lucent_core::Hash;
 use lucent_core::record::Day;
 use tokio::sync::oneshot;
 
-pub use day_totals::{DayTotals, Totals};
+pub use day_totals::add_to_day;
+pub use lucent_core::stats::DayTotals;
 pub use sqlite::DATABASE_FILE;
 
 /// What can go wrong in storage. Details are logged, never sent.

@@ -140,42 +140,48 @@ pub struct ConsistencyProofBody {
     pub proof: Vec<String>,
 }
 
-/// Aggregates over every entry the latest signed root covers.
+/// Aggregates over every entry a signed root covers, and that root: a function of its entries
+/// alone, which `lucent verify` recomputes and compares field by field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct StatsBody {
-    /// The size of the latest signed root: the number of entries counted (0 before the first root).
+    /// The size of the root: the number of entries counted (0 before the first root).
     pub size: u64,
-    /// The UTC day the latest signed root closes; every window counts back from it. Absent before
-    /// the first root.
+    /// The root's hash (lowercase hex), as in its signed checkpoint. Absent before the first root.
+    #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_hash: Option<String>,
+    /// The UTC day the root closes; every window counts back from it. Absent before the first
+    /// root.
     #[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day: Option<String>,
     /// Distinct deployments with a published entry in the last days.
     pub active_deployments: ActiveDeploymentsBody,
-    /// Published entries per UTC day, for every day from the log's inception to `day`, days
+    /// Entries per UTC day, for every day from the log's inception to `day`, days
     /// without reports included (as 0).
     pub reports_per_day: Vec<DayReportsBody>,
     /// Versions in use: for each version, the distinct deployments that reported it in the 30
     /// days ending on `day` (a deployment that changed version in that time counts under each).
-    /// Most used first, at most 100; versions no deployment reported in that time are left out.
+    /// Most used first, ties in the versions' text (byte) order; at most 100; versions no
+    /// deployment reported in that time are left out.
     pub versions: Vec<VersionUseBody>,
     /// How many less used versions are in use beyond the 100 listed (anyone can invent a version).
     pub unlisted_versions: u64,
-    /// Sums over every published entry.
+    /// Sums over every entry of the root.
     pub totals: TotalsBody,
 }
 
 /// Distinct deployments with a published entry in the last N days, counting back from the
-/// latest root's day, that day included.
+/// root's day, that day included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct ActiveDeploymentsBody {
-    /// On the latest root's day.
+    /// On the root's day.
     pub last_1_day: u64,
-    /// In the 7 days ending on the latest root's day.
+    /// In the 7 days ending on the root's day.
     pub last_7_days: u64,
-    /// In the 30 days ending on the latest root's day.
+    /// In the 30 days ending on the root's day.
     pub last_30_days: u64,
 }
 
@@ -195,12 +201,12 @@ pub struct DayReportsBody {
 pub struct VersionUseBody {
     /// The product version, as reported.
     pub version: String,
-    /// Distinct deployments that reported this version in the 30 days ending on the latest
-    /// root's day.
+    /// Distinct deployments that reported this version in the 30 days ending on the root's
+    /// day.
     pub deployments: u64,
 }
 
-/// Sums over every published entry. They can exceed 64 bits, so each is a decimal string.
+/// Sums over every entry of the root. They can exceed 64 bits, so each is a decimal string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct TotalsBody {

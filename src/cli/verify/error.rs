@@ -131,6 +131,27 @@ pub enum VerifyError {
         deployment: Deployment,
         previous: Deployment,
     },
+    #[error(
+        "{request} names the root of {day} (size {size}, root hash {root_hash}), which is none of the signed roots"
+    )]
+    StatsRootNotSigned {
+        request: String,
+        day: String,
+        size: u64,
+        root_hash: String,
+    },
+    #[error("GET /v1/stats?day={day} finds no root of {day}, though the log signed one")]
+    StatsMissing { day: Day },
+    #[error(
+        "{request}: the stats differ from those recomputed from the entries in {field}: served \
+         {served}, recomputed {recomputed}"
+    )]
+    StatsDiffer {
+        request: String,
+        field: String,
+        served: String,
+        recomputed: String,
+    },
     #[error("the state file {path}: {reason}")]
     State { path: PathBuf, reason: String },
     #[error("the state file {path} remembers the log of key {remembered}, not of {given}")]

@@ -8,14 +8,16 @@
 //! (`tiles.rs`); then one pass over every entry bundle and level-0 tile,
 //! which checks each entry (schema 1, its `prev`, its leaf hash in the
 //! tile, its day, its order) while rebuilding the tree, checks every higher
-//! tile hash against the rebuilt nodes, and compares the rebuilt root with
-//! each signed root as the tree reaches its size (`rebuild.rs`).
+//! tile hash against the rebuilt nodes, compares the rebuilt root with
+//! each signed root as the tree reaches its size (`rebuild.rs`), and
+//! recomputes the served stats at the roots they name (`stats.rs`).
 
 mod error;
 mod rebuild;
 mod report;
 mod roots;
 mod state;
+mod stats;
 mod tiles;
 
 use std::path::PathBuf;
@@ -32,6 +34,7 @@ use lucent_client::quorum::WitnessQuorum;
 use rebuild::Rebuild;
 use roots::{check_consistency, fetch_signed_roots};
 use state::{Remembered, check_growth, load_state, save_state};
+use stats::{latest_stats, served_stats};
 use tiles::check_root_from_tiles;
 
 /// Requests in flight at once.
@@ -63,7 +66,11 @@ pub async fn verify(
         None => None,
     };
     check_served_key(&client, key).await?;
+    // Read before the roots, so that the root it names is among them.
+    let latest_stats = latest_stats(&client).await?;
     let roots = fetch_signed_roots(&client, key).await?;
+    let stats = served_stats(&client, latest_stats, &roots, remembered).await?;
+    let stats_days = stats.iter().map(|s| roots[s.root].day).collect();
     let Some(latest) = roots.last() else {
         return verify_empty(key, remembered);
     };
@@ -76,7 +83,7 @@ pub async fn verify(
     }
     check_consistency(&client, &roots, progress).await?;
     check_root_from_tiles(&client, latest).await?;
-    Rebuild::new(&roots, remembered)
+    Rebuild::new(&roots, remembered, stats)
         .run(&client, progress)
         .await?;
 
@@ -90,6 +97,7 @@ pub async fn verify(
         size: latest.size,
         root_hash: latest.root,
         growth: growth(remembered, latest.size),
+        stats_days,
     })
 }
 
@@ -125,6 +133,7 @@ fn verify_empty(
         size: 0,
         root_hash: empty_root(),
         growth: growth(remembered, 0),
+        stats_days: Vec::new(),
     })
 }
 

@@ -11,10 +11,12 @@ use futures_util::{StreamExt as _, stream};
 use lucent_core::Hash;
 use lucent_core::merkle::{CompactRange, NodeId};
 use lucent_core::record::{Day, Deployment, Entry, ParseError};
+use lucent_core::stats::StatsBuilder;
 use lucent_core::tiles::{TilePath, tile_slot, tile_width_at};
 
 use super::roots::SignedRoot;
 use super::state::Remembered;
+use super::stats::{ServedStats, check_at_root};
 use super::tiles::{entry_bundles, fetch_bundle, fetch_hash_tile};
 use super::{CONCURRENCY, VerifyError};
 use crate::cli::progress::Progress;
@@ -110,10 +112,18 @@ pub(super) struct Rebuild<'a> {
     last_entry: Option<(Day, Deployment)>,
     /// The first root larger than the tree: it first covers the next entry.
     next_root: usize,
+    /// The stats recomputed from the entries so far.
+    stats: StatsBuilder,
+    /// The served stats, checked when the tree reaches their root.
+    served_stats: Vec<ServedStats>,
 }
 
 impl<'a> Rebuild<'a> {
-    pub(super) fn new(roots: &'a [SignedRoot], remembered: Option<Remembered>) -> Rebuild<'a> {
+    pub(super) fn new(
+        roots: &'a [SignedRoot],
+        remembered: Option<Remembered>,
+        served_stats: Vec<ServedStats>,
+    ) -> Rebuild<'a> {
         Rebuild {
             roots,
             remembered,
@@ -123,6 +133,8 @@ impl<'a> Rebuild<'a> {
             last_leaf: Hash::ZERO,
             last_entry: None,
             next_root: 0,
+            stats: StatsBuilder::new(),
+            served_stats,
         }
     }
 
@@ -189,6 +201,7 @@ impl<'a> Rebuild<'a> {
         });
         self.last_leaf = leaf;
         self.last_entry = Some((entry.record.day, entry.record.deployment));
+        self.stats.push(&entry.record);
         self.check_roots_at_size()
     }
 
@@ -267,6 +280,15 @@ impl<'a> Rebuild<'a> {
                     rebuilt,
                     signed: root.root,
                 });
+            }
+            // A log's first root closes the day it began.
+            let inception = self.roots[0].day;
+            for served in self
+                .served_stats
+                .iter()
+                .filter(|s| s.root == self.next_root)
+            {
+                check_at_root(&self.stats, root, inception, served)?;
             }
             self.next_root += 1;
         }

@@ -18,6 +18,9 @@ pub struct VerifyReport {
     pub root_hash: Hash,
     /// In monitor mode with a remembered root: its size then and now.
     pub growth: Option<Growth>,
+    /// The days of the roots whose served stats were recomputed and
+    /// matched.
+    pub stats_days: Vec<Day>,
 }
 
 /// How much a log grew since the last verified root.
@@ -39,6 +42,14 @@ impl fmt::Display for VerifyReport {
                 count(self.size, "entry", "entries"),
                 self.root_hash
             )?,
+        }
+        if !self.stats_days.is_empty() {
+            let days: Vec<String> = self.stats_days.iter().map(Day::to_string).collect();
+            write!(
+                f,
+                "\nstats recomputed from the entries match those served at the root of {}",
+                days.join(", ")
+            )?;
         }
         match self.growth {
             None => Ok(()),

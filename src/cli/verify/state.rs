@@ -9,6 +9,7 @@ use lucent_core::Hash;
 use lucent_core::checkpoint::open_checkpoint;
 use lucent_core::merkle::verify_consistency;
 use lucent_core::note::VerifierKey;
+use lucent_core::record::Day;
 
 use super::VerifyError;
 use super::roots::SignedRoot;
@@ -22,6 +23,9 @@ const STATE_FORMAT: &str = "lucent-verify-state/v1";
 pub(super) struct Remembered {
     pub(super) size: u64,
     pub(super) root: Hash,
+    /// The day the root closes, as served with it (a checkpoint does not
+    /// sign it).
+    pub(super) day: Day,
 }
 
 /// The state file of monitor mode: the last verified root, its checkpoint
@@ -67,9 +71,11 @@ pub(super) fn load_state(
     if checkpoint.size != state.size || checkpoint.root.to_hex() != state.root_hash {
         return Err(bad("its size and root hash are not its checkpoint's".into()));
     }
+    let day = Day::parse(&state.day).map_err(|e| bad(format!("its day: {e}")))?;
     Ok(Some(Remembered {
         size: checkpoint.size,
         root: checkpoint.root,
+        day,
     }))
 }
 

@@ -9,7 +9,8 @@ use lucent_core::record::Day;
 use sqlx::PgPool;
 
 use super::sql_int;
-use crate::storage::day_totals::{DayTotals, DayTotalsRow};
+use crate::storage::DayTotals;
+use crate::storage::day_totals::{DayTotalsRow, from_row};
 use crate::storage::{
     Cosignature, Entries, LogInfo, LogReader, Result, RootRow, Roots, SchemaColumn, SchemaTable,
     StoredEntry, WitnessProgress, record_key,
@@ -244,10 +245,7 @@ impl LogReader for PgReader {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        let days = rows
-            .into_iter()
-            .map(DayTotals::from_row)
-            .collect::<Result<_>>()?;
+        let days = rows.into_iter().map(from_row).collect::<Result<_>>()?;
         Ok((root, days))
     }
 

@@ -36,8 +36,9 @@ use tokio::sync::oneshot;
 use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, Day, day_and_deployment};
 
 use super::{DAY_LOCK, PARTITION_LOCK, PUBLICATION_LOCK, sql_int};
+use crate::storage::DayTotals;
 use crate::storage::EPOCH_SHIFT;
-use crate::storage::day_totals::{DayTotals, DayTotalsRow};
+use crate::storage::day_totals::{DayTotalsRow, summed};
 use crate::storage::{
     Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
     Result, RootRow, StorageError, WriteTx,
@@ -415,7 +416,7 @@ impl WriteTx for PgTx<'_> {
             .bind(&day)
             .fetch_optional(&mut *self.tx)
             .await?;
-            let (reports, created, detokenized, grants) = DayTotals::summed(row, added)?;
+            let (reports, created, detokenized, grants) = summed(row, added)?;
             sqlx::query(
                 "INSERT INTO day_totals \
                  (day, reports, tokens_created, tokens_detokenized, grants_issued) \

@@ -9,7 +9,8 @@ use lucent_core::record::Day;
 use sqlx::SqlitePool;
 
 use super::sql_int;
-use crate::storage::day_totals::{DayTotals, DayTotalsRow};
+use crate::storage::DayTotals;
+use crate::storage::day_totals::{DayTotalsRow, from_row};
 use crate::storage::{
     Cosignature, Entries, LogInfo, LogReader, Result, RootRow, Roots, SchemaTable, StoredEntry,
     WitnessProgress, record_key,
@@ -179,10 +180,7 @@ impl LogReader for SqliteReader {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        let days = rows
-            .into_iter()
-            .map(DayTotals::from_row)
-            .collect::<Result<_>>()?;
+        let days = rows.into_iter().map(from_row).collect::<Result<_>>()?;
         Ok((root, days))
     }
 

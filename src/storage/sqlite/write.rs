@@ -12,8 +12,9 @@ use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, Day, day_and_deployment};
 
 use super::checkpointer::Checkpointer;
 use super::sql_int;
+use crate::storage::DayTotals;
 use crate::storage::EPOCH_SHIFT;
-use crate::storage::day_totals::{DayTotals, DayTotalsRow};
+use crate::storage::day_totals::{DayTotalsRow, summed};
 use crate::storage::{
     Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
     Result, RootRow, StorageError, WriteTx,
@@ -275,7 +276,7 @@ impl WriteTx for SqliteTx<'_> {
             .bind(&day)
             .fetch_optional(&mut *self.tx)
             .await?;
-            let (reports, created, detokenized, grants) = DayTotals::summed(row, added)?;
+            let (reports, created, detokenized, grants) = summed(row, added)?;
             sqlx::query(
                 "INSERT OR REPLACE INTO day_totals \
                  (day, reports, tokens_created, tokens_detokenized, grants_issued) \
