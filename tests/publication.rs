@@ -369,7 +369,7 @@ async fn after_a_publication_no_byte_of_the_files_holds_a_pending_record() {
     server.stop().await;
 }
 
-/// Every leaf page on SQLite's free list holds nothing but zeros. (A trunk
+/// Every leaf page on SQLite's free list, if any, holds nothing but zeros. (A trunk
 /// page's unused tail may keep the numbers of leaves taken from it: page
 /// numbers, no content; the search for records above reads it too.)
 fn assert_free_pages_are_zero(db: &[u8]) {
@@ -390,8 +390,9 @@ fn assert_free_pages_are_zero(db: &[u8]) {
         free += 1 + leaves;
         trunk = be32(start);
     }
+    // Often empty: the publication frees `pending`'s pages as it reads
+    // them, and the day's entries take them.
     assert_eq!(free, be32(36), "the free list's length");
-    assert!(free > 0, "the pending pages were freed");
 }
 
 /// The only checkpoint the server signs is the daily root: nothing it

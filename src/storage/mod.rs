@@ -405,6 +405,8 @@ pub trait WriteTx: Send {
     /// The next page of records whose periods end at or before
     /// `period_end`: the first in (day, deployment) order after `after`,
     /// themselves in no particular order; `None` when there are no more.
+    /// An engine may remove them from `pending` as it reads them; `publish`
+    /// removes whatever is left.
     async fn pending_page(
         &mut self,
         period_end: i64,
