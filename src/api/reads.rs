@@ -64,7 +64,9 @@ impl ReadsApi {
     async fn roots(
         &self,
         log: Data<&PublishedLog>,
+        /// The position of the first root to list (0, the first root, if absent).
         start: Query<Option<u64>>,
+        /// The most roots to list, at most 1000 (1000 if absent).
         limit: Query<Option<u32>>,
     ) -> Answer<Vec<RootBody>> {
         let roots = log.roots(start.0, limit.0).await?;
@@ -85,7 +87,12 @@ impl ReadsApi {
 
     /// The last root that closes within a UTC day.
     #[oai(path = "/v1/roots/:day", method = "get", operation_id = "getRootOfDay")]
-    async fn root_of_day(&self, log: Data<&PublishedLog>, day: Path<String>) -> Answer<RootBody> {
+    async fn root_of_day(
+        &self,
+        log: Data<&PublishedLog>,
+        /// A UTC day (YYYY-MM-DD).
+        day: Path<String>,
+    ) -> Answer<RootBody> {
         let day = Day::parse(&day.0)
             .map_err(|_| ApiError::BadRequest("a day is a date YYYY-MM-DD".into()))?;
         Ok(Json(log.root_of_day(day).await?.into()))
@@ -96,7 +103,9 @@ impl ReadsApi {
     async fn entries(
         &self,
         log: Data<&PublishedLog>,
+        /// The index of the first entry (0 if absent).
         start: Query<Option<u64>>,
+        /// The most entries to list, at most 1000 (100 if absent).
         limit: Query<Option<u32>>,
     ) -> Answer<EntriesPage> {
         Ok(Json(entries_page(log.entries(start.0, limit.0).await?)?))
@@ -104,7 +113,12 @@ impl ReadsApi {
 
     /// One published entry.
     #[oai(path = "/v1/entries/:index", method = "get", operation_id = "getEntry")]
-    async fn entry(&self, log: Data<&PublishedLog>, index: Path<u64>) -> Answer<EntryBody> {
+    async fn entry(
+        &self,
+        log: Data<&PublishedLog>,
+        /// The entry's index in the log (its leaf index).
+        index: Path<u64>,
+    ) -> Answer<EntryBody> {
         Ok(Json(entry_body(log.entry(index.0).await?)?))
     }
 
@@ -119,8 +133,11 @@ impl ReadsApi {
     async fn deployment_entries(
         &self,
         log: Data<&PublishedLog>,
+        /// 2 to 8 lowercase hex digits.
         prefix: Path<String>,
+        /// List only entries whose index is above this one (the last index of the page before).
         after: Query<Option<u64>>,
+        /// The most entries to list, at most 1000 (100 if absent).
         limit: Query<Option<u32>>,
     ) -> Answer<EntriesPage> {
         let page = log.entries_by_deployment(&prefix.0, after.0, limit.0);
@@ -137,7 +154,9 @@ impl ReadsApi {
     async fn inclusion(
         &self,
         log: Data<&PublishedLog>,
+        /// The entry's index.
         index: Query<u64>,
+        /// The size of the tree, up to the published one.
         size: Query<u64>,
     ) -> Answer<InclusionProofBody> {
         let (index, size) = (index.0, size.0);
@@ -159,7 +178,9 @@ impl ReadsApi {
     async fn consistency(
         &self,
         log: Data<&PublishedLog>,
+        /// The size of the older tree (0 to `new`).
         old: Query<u64>,
+        /// The size of the newer tree, up to the published one.
         new: Query<u64>,
     ) -> Answer<ConsistencyProofBody> {
         let (old, new) = (old.0, new.0);
@@ -181,7 +202,9 @@ impl ReadsApi {
     async fn receipt(
         &self,
         log: Data<&PublishedLog>,
-        #[oai(name = "record_hash")] record_hash_hex: Path<String>,
+        /// The record's `record_hash` from its promise: 64 lowercase hex digits.
+        #[oai(name = "record_hash")]
+        record_hash_hex: Path<String>,
     ) -> Answer<ReceiptBody> {
         let wanted = Hash::from_hex(&record_hash_hex.0)
             .map_err(|_| ApiError::BadRequest("a record hash is 64 lowercase hex digits".into()))?;

@@ -28,6 +28,7 @@ impl StatsApi {
     async fn stats(
         &self,
         log: Data<&PublishedLog>,
+        /// A UTC day (YYYY-MM-DD): the stats at the last root that closes within it.
         day: Query<Option<String>>,
     ) -> Result<Json<StatsBody>, Problems<ReadProblems>> {
         let at = match &day.0 {

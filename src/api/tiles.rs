@@ -79,7 +79,8 @@ pub fn openapi_paths() -> serde_json::Map<String, serde_json::Value> {
     paths.insert("/tile/{level}/{index}".into(), serde_json::json!({"get": {
         "operationId": "getHashTile",
         "summary": "A C2SP tlog-tiles hash tile of the latest signed tree.",
-        "parameters": [{"name": "level", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 63}}, index],
+        "parameters": [{"name": "level", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 63},
+            "description": "The tile level: its hashes are of tree level 8 × level."}, index],
         "responses": {"200": binary("Concatenated 32-byte hashes of tree level 8 × level."), "404": not_found}
     }}));
     paths.insert("/tile/entries/{index}".into(), serde_json::json!({"get": {
