@@ -71,19 +71,31 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// Whether the period ending at `$1` is closed ([`LogWriter::close_period`]).
 const PERIOD_CLOSED: &str = "SELECT EXISTS (SELECT 1 FROM log WHERE closed_through >= $1)";
 
-/// The records a day holds in any of its periods (`$2 < period_end <=
-/// $3`, so that only the day's partitions are read).
-const STORED_PENDING: &str = "SELECT deployment, record, period_end FROM pending \
-     WHERE day = $1 AND period_end > $2 AND period_end <= $3 AND deployment = ANY($4) \
-     ORDER BY period_end DESC";
+/// The records a day holds in any of its periods (`$2 < period_end <= $3`,
+/// so that only the day's partitions are read), each deployment
+/// looked up on its own in the key (a LATERAL join). Written as
+/// `deployment = ANY($4)`, the generic plan that a prepared statement gets
+/// kept the deployments as a filter and read the whole day each time.
+const STORED_PENDING: &str = "SELECT p.deployment, p.record, p.period_end \
+     FROM unnest($4::bytea[]) AS n (deployment) \
+     CROSS JOIN LATERAL (SELECT deployment, record, period_end FROM pending \
+         WHERE day = $1 AND deployment = n.deployment AND period_end > $2 AND period_end <= $3) p \
+     ORDER BY p.period_end DESC";
 
 /// The batch in its order, without the deployments that any period of the
-/// day holds; a deployment twice in the batch keeps its first record.
+/// day holds; a deployment twice in the batch keeps its first record. Each
+/// deployment is looked for on its own in the key (a LATERAL join with
+/// `LIMIT 1`, which the planner cannot flatten): as `NOT EXISTS`, the
+/// generic plan of the prepared statement joined the batch against every
+/// record of the day, and a batch took longer the more the day held
+/// (21 ms against 0.2 ms with 24 000 pending).
 const INSERT_PENDING: &str = "INSERT INTO pending (day, deployment, period_end, record) \
      SELECT $1, n.deployment, $2, n.record \
      FROM unnest($5::bytea[], $6::bytea[]) WITH ORDINALITY AS n (deployment, record, position) \
-     WHERE NOT EXISTS (SELECT 1 FROM pending p WHERE p.day = $1 \
-         AND p.period_end > $3 AND p.period_end <= $4 AND p.deployment = n.deployment) \
+     LEFT JOIN LATERAL (SELECT true AS held FROM pending p WHERE p.day = $1 \
+         AND p.deployment = n.deployment AND p.period_end > $3 AND p.period_end <= $4 LIMIT 1) f \
+         ON true \
+     WHERE f.held IS NULL \
      ORDER BY n.position \
      ON CONFLICT DO NOTHING RETURNING deployment";
 
