@@ -28,7 +28,7 @@ pub const MAX_LISTED_VERSIONS: usize = 100;
 pub const WIDEST_WINDOW_DAYS: u16 = 30;
 
 /// The windows of active deployments, in days.
-pub const WINDOWS: [u16; 3] = [1, 7, WIDEST_WINDOW_DAYS];
+const WINDOWS: [u16; 3] = [1, 7, WIDEST_WINDOW_DAYS];
 
 /// Sums of entries' counts; 2^53 − 1 per entry times many entries needs
 /// more than 64 bits.
@@ -162,7 +162,7 @@ impl Stats {
 }
 
 /// The first day of the `days`-day window that ends on `last`.
-pub fn window_start(last: Day, days: u16) -> Day {
+fn window_start(last: Day, days: u16) -> Day {
     Day(last
         .0
         .checked_sub(Duration::days(i64::from(days) - 1))
@@ -174,7 +174,7 @@ pub fn window_start(last: Day, days: u16) -> Day {
 #[derive(Debug)]
 pub struct WindowCounts {
     /// The first day of each window of [`WINDOWS`].
-    pub starts: [Day; 3],
+    starts: [Day; 3],
     active: [u64; 3],
     versions: HashMap<ProductVersion, u64>,
 }
