@@ -141,6 +141,14 @@ pub fn day_closed_by(end: i64) -> Day {
     day_of(instant(end - 1))
 }
 
+/// The period ends whose periods `day` closes (see [`day_closed_by`]):
+/// after the day's first instant, up to and including the next midnight,
+/// as `(after, up_to)`.
+pub fn period_ends_of(day: Day) -> (i64, i64) {
+    let start = day.0.midnight().assume_utc().unix_timestamp();
+    (start, start + SECONDS_PER_DAY)
+}
+
 /// A Unix-seconds instant as a date-time.
 pub fn instant(unix_seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(unix_seconds).expect("instants stay within the calendar")
@@ -164,6 +172,19 @@ pub fn rfc3339(unix_seconds: i64) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// A day's period ends are exactly those `day_closed_by` gives it.
+    #[test]
+    fn period_ends_of_a_day_are_the_ends_it_closes() {
+        let day = Day::parse("2026-11-26").unwrap();
+        let (after, up_to) = period_ends_of(day);
+        let midnight = datetime!(2026-11-26 00:00 UTC).unix_timestamp();
+        assert_eq!((after, up_to), (midnight, midnight + 86_400));
+        assert_eq!(day_closed_by(after + 1), day);
+        assert_eq!(day_closed_by(up_to), day);
+        assert_ne!(day_closed_by(after), day);
+        assert_ne!(day_closed_by(up_to + 1), day);
+    }
 
     #[test]
     fn a_schedule_changes_period_at_its_midnight() {

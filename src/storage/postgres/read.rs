@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use async_trait::async_trait;
+use lucent_core::period::period_ends_of;
 use lucent_core::record::Day;
 use sqlx::PgPool;
 
@@ -157,29 +158,34 @@ impl LogReader for PgReader {
             ))
             .bind(i64::from(limit))
             .bind(sql_int(start)?),
+            // By period_end, the key: a root's day is the day its period's
+            // last second falls on (see `period_ends_of`).
             Roots::LastOfDay(day) => select(concat!(
                 "SELECT ",
                 root_columns!(),
-                " FROM roots WHERE day = $1 ORDER BY period_end DESC LIMIT 1"
+                " FROM roots WHERE period_end > $1 AND period_end <= $2 \
+                 ORDER BY period_end DESC LIMIT 1"
             ))
-            .bind(day.to_string()),
+            .bind(period_ends_of(day).0)
+            .bind(period_ends_of(day).1),
             Roots::LastBefore(day) => select(concat!(
                 "SELECT ",
                 root_columns!(),
-                " FROM roots WHERE day < $1 ORDER BY period_end DESC LIMIT 1"
+                " FROM roots WHERE period_end <= $1 ORDER BY period_end DESC LIMIT 1"
             ))
-            .bind(day.to_string()),
+            .bind(period_ends_of(day).0),
             Roots::Since { first, period_end } => select(concat!(
                 "SELECT ",
                 root_columns!(),
-                " FROM roots WHERE day >= $1 AND period_end <= $2 ORDER BY period_end"
+                " FROM roots WHERE period_end > $1 AND period_end <= $2 ORDER BY period_end"
             ))
-            .bind(first.to_string())
+            .bind(period_ends_of(first).0)
             .bind(period_end),
+            // Sizes never decrease along the roots: `roots_by_size`.
             Roots::Covering(index) => select(concat!(
                 "SELECT ",
                 root_columns!(),
-                " FROM roots WHERE size > $1 ORDER BY period_end LIMIT 1"
+                " FROM roots WHERE size > $1 ORDER BY size, period_end LIMIT 1"
             ))
             .bind(sql_int(index)?),
         };
