@@ -25,13 +25,19 @@ pub struct PgReader {
 }
 
 /// Entries whose record key matches, one index seek per epoch (see
-/// migrations-postgres/): the epochs up to the last entry's.
+/// migrations-postgres/): the epochs up to the last entry's. The seek is a
+/// LATERAL subquery fenced by `OFFSET 0`: as a plain join, a generic plan
+/// of the prepared statement scans the whole of `receipt_keys` for each
+/// receipt (32 ms at 900 000 entries, against 0.1 ms). PostgreSQL chose
+/// the index seek when left to itself here, but its choice follows its
+/// estimates, and the insert of pending records did flip to such a plan.
 const BY_RECORD_KEY: &str = concat!(
     "SELECT e.idx, e.entry \
      FROM generate_series(0::bigint, (SELECT max(idx) FROM entries) >> ",
     epoch_shift!(),
     ") AS epochs (epoch) \
-     JOIN receipt_keys k ON k.epoch = epochs.epoch AND k.record_key = $1 \
+     CROSS JOIN LATERAL (SELECT k.idx FROM receipt_keys k \
+         WHERE k.epoch = epochs.epoch AND k.record_key = $1 OFFSET 0) k \
      JOIN entries e ON e.idx = k.idx ORDER BY e.idx",
 );
 
