@@ -302,6 +302,21 @@ fn screenshots_dir() -> PathBuf {
     dir
 }
 
+/// Nothing wider than the screen: no sideways scrolling. (A phone's
+/// browser widens its layout to fit a page too wide, so the layout must
+/// also keep the screen's width.)
+async fn assert_fits(page: &Page, width: u32, what: &str) {
+    assert_eq!(
+        page.eval(&format!(
+            "window.innerWidth == {width} && \
+             document.documentElement.scrollWidth <= window.innerWidth"
+        ))
+        .await,
+        true,
+        "{what}: wider than the screen"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium; .ci/run installs it and runs this test"]
 async fn the_pages_in_a_real_browser() {
@@ -337,13 +352,7 @@ async fn the_pages_in_a_real_browser() {
             page.open(&format!("{base}{path}")).await;
             page.screenshot(&shots.join(format!("{name}-{device}.png")))
                 .await;
-            // Nothing wider than the screen: no sideways scrolling.
-            assert_eq!(
-                page.eval("document.documentElement.scrollWidth <= window.innerWidth")
-                    .await,
-                true,
-                "{path} is wider than a {device}"
-            );
+            assert_fits(&page, width, &format!("{path} on a {device}")).await;
         }
     }
     assert_eq!(
@@ -386,6 +395,7 @@ async fn the_pages_in_a_real_browser() {
         assert_eq!(page.eval("location.search").await, "");
         page.screenshot(&shots.join(format!("deployment-{device}.png")))
             .await;
+        assert_fits(&page, width, &format!("the lookup's result on a {device}")).await;
     }
 
     // Without the script's help: the entries of a prefix, drawn by the server.
