@@ -33,6 +33,68 @@ const LATEST_ROOT: &str = concat!(
     " FROM roots ORDER BY period_end DESC LIMIT 1"
 );
 
+/// The statement that selects the roots `which` names, in `$N` placeholders
+/// (both engines' sqlx drivers take them), and its arguments in order.
+/// Roots of a day are found by `period_end`, the key: a root's day is the
+/// day its period's last second falls on (`period_ends_of`).
+fn roots_statement(which: Roots) -> Result<(&'static str, Vec<i64>)> {
+    Ok(match which {
+        Roots::Latest => (LATEST_ROOT, Vec::new()),
+        Roots::Page { start, limit } => (
+            concat!(
+                "SELECT ",
+                root_columns!(),
+                " FROM roots ORDER BY period_end LIMIT $1 OFFSET $2"
+            ),
+            vec![i64::from(limit), sql_int(start)?],
+        ),
+        Roots::LastOfDay(day) => {
+            let (after, up_to) = period_ends_of(day);
+            (
+                concat!(
+                    "SELECT ",
+                    root_columns!(),
+                    " FROM roots WHERE period_end > $1 AND period_end <= $2 \
+                     ORDER BY period_end DESC LIMIT 1"
+                ),
+                vec![after, up_to],
+            )
+        }
+        Roots::LastBefore(day) => (
+            concat!(
+                "SELECT ",
+                root_columns!(),
+                " FROM roots WHERE period_end <= $1 ORDER BY period_end DESC LIMIT 1"
+            ),
+            vec![period_ends_of(day).0],
+        ),
+        Roots::Since { first, period_end } => (
+            concat!(
+                "SELECT ",
+                root_columns!(),
+                " FROM roots WHERE period_end > $1 AND period_end <= $2 ORDER BY period_end"
+            ),
+            vec![period_ends_of(first).0, period_end],
+        ),
+        // Sizes never decrease along the roots: `roots_by_size`.
+        Roots::Covering(index) => (
+            concat!(
+                "SELECT ",
+                root_columns!(),
+                " FROM roots WHERE size > $1 ORDER BY size, period_end LIMIT 1"
+            ),
+            vec![sql_int(index)?],
+        ),
+    })
+}
+
+/// An index or size as the databases' signed 64-bit integer, refusing
+/// what would wrap to a negative number rather than reading from the
+/// wrong place.
+fn sql_int(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| StorageError::OutOfRange(n))
+}
+
 /// The log's identity.
 const LOG_INFO: &str = "SELECT origin, verifier_key, inception, publish_period, \
      next_publish_period, next_period_from FROM log WHERE id = 1";
@@ -56,6 +118,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lucent_core::Hash;
+use lucent_core::period::period_ends_of;
 use lucent_core::record::Day;
 use tokio::sync::oneshot;
 

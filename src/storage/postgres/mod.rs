@@ -58,13 +58,6 @@ use super::{LogReader, LogWriter, Result, StorageError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-postgres");
 
-/// An index or size as PostgreSQL's signed 64-bit integer, refusing what
-/// would wrap to a negative number rather than reading from the wrong
-/// place.
-fn sql_int(n: u64) -> Result<i64> {
-    i64::try_from(n).map_err(|_| StorageError::OutOfRange(n))
-}
-
 /// Checks a database URL without repeating it (it may hold a password).
 pub(super) fn check_url(url: &str) -> Result<()> {
     let scheme = url.split_once("://").map(|(scheme, _)| scheme);

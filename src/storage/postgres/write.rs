@@ -35,10 +35,11 @@ use tokio::sync::oneshot;
 
 use lucent_core::record::{DAY_BYTES, DEPLOYMENT_BYTES, Day, day_and_deployment};
 
-use super::{DAY_LOCK, PARTITION_LOCK, PUBLICATION_LOCK, sql_int};
+use super::{DAY_LOCK, PARTITION_LOCK, PUBLICATION_LOCK};
 use crate::storage::DayTotals;
 use crate::storage::EPOCH_SHIFT;
 use crate::storage::day_totals::{DayTotalsRow, summed};
+use crate::storage::sql_int;
 use crate::storage::{
     Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
     Result, RootRow, StorageError, WriteTx,

@@ -22,12 +22,6 @@ use super::{LogReader, LogWriter, Result, StorageError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-/// An index or size as SQLite's signed 64-bit integer, refusing what would
-/// wrap to a negative number rather than reading from the wrong place.
-fn sql_int(n: u64) -> Result<i64> {
-    i64::try_from(n).map_err(|_| StorageError::OutOfRange(n))
-}
-
 /// The database file inside a data directory.
 pub const DATABASE_FILE: &str = "lucent.db";
 

@@ -5,18 +5,17 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use async_trait::async_trait;
-use lucent_core::period::period_ends_of;
 use lucent_core::record::Day;
 use sqlx::SqlitePool;
 
-use super::sql_int;
 use crate::storage::DayTotals;
 use crate::storage::day_totals::{DayTotalsRow, from_row};
+use crate::storage::sql_int;
 use crate::storage::{
     Cosignature, Entries, LogInfo, LogReader, Result, RootRow, Roots, SchemaTable, StoredEntry,
     WitnessProgress, record_key,
 };
-use crate::storage::{LATEST_ROOT, LOG_INFO};
+use crate::storage::{LATEST_ROOT, LOG_INFO, roots_statement};
 
 /// The read-only pool.
 #[derive(Clone)]
@@ -90,47 +89,11 @@ impl LogReader for SqliteReader {
     }
 
     async fn roots(&self, which: Roots) -> Result<Vec<RootRow>> {
-        let select = sqlx::query_as::<_, RootRow>;
-        let query = match which {
-            Roots::Latest => select(LATEST_ROOT),
-            Roots::Page { start, limit } => select(concat!(
-                "SELECT ",
-                root_columns!(),
-                " FROM roots ORDER BY period_end LIMIT ? OFFSET ?"
-            ))
-            .bind(limit)
-            .bind(sql_int(start)?),
-            // By period_end, the key: a root's day is the day its period's
-            // last second falls on (see `period_ends_of`).
-            Roots::LastOfDay(day) => select(concat!(
-                "SELECT ",
-                root_columns!(),
-                " FROM roots WHERE period_end > ? AND period_end <= ? \
-                 ORDER BY period_end DESC LIMIT 1"
-            ))
-            .bind(period_ends_of(day).0)
-            .bind(period_ends_of(day).1),
-            Roots::LastBefore(day) => select(concat!(
-                "SELECT ",
-                root_columns!(),
-                " FROM roots WHERE period_end <= ? ORDER BY period_end DESC LIMIT 1"
-            ))
-            .bind(period_ends_of(day).0),
-            Roots::Since { first, period_end } => select(concat!(
-                "SELECT ",
-                root_columns!(),
-                " FROM roots WHERE period_end > ? AND period_end <= ? ORDER BY period_end"
-            ))
-            .bind(period_ends_of(first).0)
-            .bind(period_end),
-            // Sizes never decrease along the roots: `roots_by_size`.
-            Roots::Covering(index) => select(concat!(
-                "SELECT ",
-                root_columns!(),
-                " FROM roots WHERE size > ? ORDER BY size, period_end LIMIT 1"
-            ))
-            .bind(sql_int(index)?),
-        };
+        let (statement, arguments) = roots_statement(which)?;
+        let mut query = sqlx::query_as(statement);
+        for argument in arguments {
+            query = query.bind(argument);
+        }
         Ok(query.fetch_all(&self.pool).await?)
     }
 
