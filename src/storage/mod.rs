@@ -33,6 +33,15 @@ const LATEST_ROOT: &str = concat!(
     " FROM roots ORDER BY period_end DESC LIMIT 1"
 );
 
+/// Makes the log's one row, unless a log is there already (several
+/// instances starting together on a new PostgreSQL database).
+const CREATE_LOG: &str = "INSERT INTO log (id, origin, verifier_key, inception, publish_period) \
+     VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
+
+/// Records the publication period and a change asked for.
+const SET_PUBLISH_PERIODS: &str = "UPDATE log SET publish_period = $1, \
+     next_publish_period = $2, next_period_from = $3 WHERE id = 1";
+
 /// The statement that selects the roots `which` names, in `$N` placeholders
 /// (both engines' sqlx drivers take them), and its arguments in order.
 /// Roots of a day are found by `period_end`, the key: a root's day is the

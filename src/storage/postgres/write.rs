@@ -39,7 +39,7 @@ use super::{DAY_LOCK, PARTITION_LOCK, PUBLICATION_LOCK};
 use crate::storage::DayTotals;
 use crate::storage::EPOCH_SHIFT;
 use crate::storage::day_totals::{DayTotalsRow, summed};
-use crate::storage::sql_int;
+use crate::storage::{CREATE_LOG, SET_PUBLISH_PERIODS, sql_int};
 use crate::storage::{
     Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
     Result, RootRow, StorageError, WriteTx,
@@ -149,31 +149,25 @@ impl LogWriter for PgWriter {
         if let Some(stored) = stored {
             return Ok(stored);
         }
-        sqlx::query(
-            "INSERT INTO log (id, origin, verifier_key, inception, publish_period) \
-             VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&new.origin)
-        .bind(&new.verifier_key)
-        .bind(new.inception)
-        .bind(new.publish_period)
-        .execute(&mut self.conn)
-        .await?;
+        sqlx::query(CREATE_LOG)
+            .bind(&new.origin)
+            .bind(&new.verifier_key)
+            .bind(new.inception)
+            .bind(new.publish_period)
+            .execute(&mut self.conn)
+            .await?;
         Ok(sqlx::query_as(crate::storage::LOG_INFO)
             .fetch_one(&mut self.conn)
             .await?)
     }
 
     async fn set_publish_periods(&mut self, periods: &LogInfo) -> Result<()> {
-        sqlx::query(
-            "UPDATE log SET publish_period = $1, next_publish_period = $2, \
-             next_period_from = $3 WHERE id = 1",
-        )
-        .bind(periods.publish_period)
-        .bind(periods.next_publish_period)
-        .bind(periods.next_period_from)
-        .execute(&mut self.conn)
-        .await?;
+        sqlx::query(SET_PUBLISH_PERIODS)
+            .bind(periods.publish_period)
+            .bind(periods.next_publish_period)
+            .bind(periods.next_period_from)
+            .execute(&mut self.conn)
+            .await?;
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use super::checkpointer::Checkpointer;
 use crate::storage::DayTotals;
 use crate::storage::EPOCH_SHIFT;
 use crate::storage::day_totals::{DayTotalsRow, summed};
-use crate::storage::sql_int;
+use crate::storage::{CREATE_LOG, SET_PUBLISH_PERIODS, sql_int};
 use crate::storage::{
     Cosignature, FirstReport, LogInfo, LogWriter, NewPending, PendingKey, PendingPage, Publication,
     Result, RootRow, StorageError, WriteTx,
@@ -59,29 +59,23 @@ impl LogWriter for SqliteWriter {
         if let Some(stored) = stored {
             return Ok(stored);
         }
-        sqlx::query(
-            "INSERT INTO log (id, origin, verifier_key, inception, publish_period) \
-             VALUES (1, ?, ?, ?, ?)",
-        )
-        .bind(&new.origin)
-        .bind(&new.verifier_key)
-        .bind(new.inception)
-        .bind(new.publish_period)
-        .execute(&mut self.conn)
-        .await?;
+        sqlx::query(CREATE_LOG)
+            .bind(&new.origin)
+            .bind(&new.verifier_key)
+            .bind(new.inception)
+            .bind(new.publish_period)
+            .execute(&mut self.conn)
+            .await?;
         Ok(new.clone())
     }
 
     async fn set_publish_periods(&mut self, periods: &LogInfo) -> Result<()> {
-        sqlx::query(
-            "UPDATE log SET publish_period = ?, next_publish_period = ?, next_period_from = ? \
-             WHERE id = 1",
-        )
-        .bind(periods.publish_period)
-        .bind(periods.next_publish_period)
-        .bind(periods.next_period_from)
-        .execute(&mut self.conn)
-        .await?;
+        sqlx::query(SET_PUBLISH_PERIODS)
+            .bind(periods.publish_period)
+            .bind(periods.next_publish_period)
+            .bind(periods.next_period_from)
+            .execute(&mut self.conn)
+            .await?;
         Ok(())
     }
 
