@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::pages::WitnessKeys;
 use crate::published::{PublishedLog, ReadError};
 use crate::routes::{self, Parts, ReportCounts};
-use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig};
+use crate::sequencer::{Sequencer, StartupError, Writer, WriterConfig, WriterThread};
 use crate::storage::{Database, LogReader};
 
 /// Everything `serve` needs to know.
@@ -123,7 +123,7 @@ pub struct RunningServer {
     log: PublishedLog,
     stop: watch::Sender<bool>,
     http: JoinHandle<()>,
-    writer: JoinHandle<()>,
+    writer: WriterThread,
 }
 
 /// Starts the server: the returned value is running and listening.
@@ -221,7 +221,7 @@ async fn start_writer(
     config: &ServeConfig,
     clock: Arc<dyn Clock>,
     metrics: &Metrics,
-) -> Result<(Sequencer, JoinHandle<()>, Arc<dyn LogReader>), ServeError> {
+) -> Result<(Sequencer, WriterThread, Arc<dyn LogReader>), ServeError> {
     let database = Database::new(config.database_url.as_deref(), &config.data_dir)?;
     let mut data_dir = DataDir::open_or_create(&config.data_dir, &config.origin, &database)?;
     if data_dir.key.name() != config.origin {
@@ -328,8 +328,8 @@ impl RunningServer {
             tracing::error!(error = %e, "the HTTP server task failed");
         }
         drop(self.sequencer);
-        if let Err(e) = self.writer.await {
-            tracing::error!(error = %e, "the writer task failed");
+        if !self.writer.join().await {
+            tracing::error!("the writer stopped by a panic");
         }
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
 use crate::storage::Cosignature;
-pub use writer::{StartupError, Writer, WriterConfig};
+pub use writer::{StartupError, Writer, WriterConfig, WriterThread};
 
 /// Reports waiting for the writer, at most, by default; beyond this the
 /// server answers 503 rather than queueing without bound.

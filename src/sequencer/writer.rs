@@ -71,6 +71,8 @@ pub enum StartupError {
          it was replaced or restored from an old backup"
     )]
     StateBehind { state_end: i64, db_end: i64 },
+    #[error("starting the writer's thread: {0}")]
+    Thread(std::io::Error),
     #[error("the stored tree does not match the last signed root: {0}")]
     TreeMismatch(String),
     #[error(
@@ -79,6 +81,18 @@ pub enum StartupError {
          of the log needs the new period)"
     )]
     PeriodChange { stored: Period, given: Period },
+}
+
+/// The writer's thread, which ends once every [`Sequencer`] is dropped and
+/// the database is closed.
+pub struct WriterThread(oneshot::Receiver<()>);
+
+impl WriterThread {
+    /// Waits until the writer has closed the database; false if it
+    /// stopped by a panic.
+    pub async fn join(self) -> bool {
+        self.0.await.is_ok()
+    }
 }
 
 /// The single writer.
@@ -118,7 +132,7 @@ impl Writer {
         mut store: Box<dyn LogWriter>,
         read: Arc<dyn LogReader>,
         config: WriterConfig,
-    ) -> Result<(Sequencer, tokio::task::JoinHandle<()>), StartupError> {
+    ) -> Result<(Sequencer, WriterThread), StartupError> {
         let info = open_log(&mut *store, &config).await?;
         let last_root = read.root(Roots::Latest).await?;
         let (size, last_end) = match &last_root {
@@ -167,7 +181,26 @@ impl Writer {
             cosignatures_stored: writer.cosignatures_stored.subscribe(),
             commits_failing: writer.commits_failing.clone(),
         };
-        Ok((sequencer, tokio::spawn(writer.run(commands))))
+        // A thread of its own: on the request tasks' threads, the writer
+        // waited its turn behind them between two batches.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(StartupError::Thread)?;
+        let (stopped, writer_stopped) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("lucent-writer".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    if let Err(e) = writer.store.reconnect_on_this_thread().await {
+                        tracing::warn!(error = %e, "connecting on the writer's thread");
+                    }
+                    writer.run(commands).await;
+                });
+                let _ = stopped.send(());
+            })
+            .map_err(StartupError::Thread)?;
+        Ok((sequencer, WriterThread(writer_stopped)))
     }
 
     /// Serves the queue until every [`Sequencer`] is dropped, then closes

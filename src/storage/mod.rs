@@ -463,6 +463,12 @@ pub trait LogWriter: Send + Sync {
     /// Starts over with a new connection after a failed write; the old one
     /// rolls back whatever it held.
     async fn reopen(&mut self) -> Result<()>;
+    /// Called on the writer's own thread before it writes. A connection
+    /// that is a socket is served by the runtime that opened it, which is
+    /// the busy one of the requests: such an engine connects again here.
+    async fn reconnect_on_this_thread(&mut self) -> Result<()> {
+        Ok(())
+    }
     async fn close(self: Box<Self>);
 }
 

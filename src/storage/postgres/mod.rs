@@ -99,6 +99,14 @@ fn with_settings(options: PgConnectOptions) -> PgConnectOptions {
             // Compiling a query costs 100 ms and more, whenever its
             // estimate crosses jit_above_cost; lucent's queries are short.
             ("jit", "off"),
+            // A statement is planned for its arguments and the tables as
+            // they are, at each run. After five runs PostgreSQL may keep a
+            // generic plan instead, made while a table was small (a
+            // period's new partition of `pending`, a young log), which
+            // scans it whole and then reads the whole table at every run
+            // as it grows. Planning each time costs the hot insert about
+            // a tenth of its rate (BENCHMARKS.md).
+            ("plan_cache_mode", "force_custom_plan"),
         ])
         // Not a secret: but keep statements out of the logs.
         .log_statements(tracing::log::LevelFilter::Trace)

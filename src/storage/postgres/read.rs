@@ -30,7 +30,7 @@ pub struct PgReader {
 /// receipt (32 ms at 900 000 entries, against 0.1 ms). PostgreSQL chose
 /// the index seek when left to itself here, but its choice follows its
 /// estimates, and the insert of pending records did flip to such a plan.
-const BY_RECORD_KEY: &str = concat!(
+pub(super) const BY_RECORD_KEY: &str = concat!(
     "SELECT e.idx, e.entry \
      FROM generate_series(0::bigint, (SELECT max(idx) FROM entries) >> ",
     epoch_shift!(),
@@ -45,7 +45,7 @@ const BY_RECORD_KEY: &str = concat!(
 /// epoch index (see migrations-postgres/). `idx + 0` keeps the planner, a
 /// generic plan's above all, from scanning the whole log in index order
 /// instead.
-const BY_DEPLOYMENT_IN_EPOCH: &str = concat!(
+pub(super) const BY_DEPLOYMENT_IN_EPOCH: &str = concat!(
     "SELECT idx, entry FROM entries WHERE (idx >> ",
     epoch_shift!(),
     ") = $1 \

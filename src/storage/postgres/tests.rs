@@ -585,3 +585,96 @@ async fn the_schema_comes_from_the_catalogue() {
     write.close().await;
     db.drop().await;
 }
+
+/// The statements of the hot paths read what their answer needs, not their
+/// table, also when they ran while the table was small: after five runs
+/// PostgreSQL may keep a generic plan made then (a period's new partition
+/// of `pending`, a young log), which reads the whole table at every run as
+/// it grows; the insert of pending records once got such plans, and took
+/// longer the more the day held (BENCHMARKS.md). Each statement runs six
+/// times on small tables, then once 50 000 records are pending and 50 000
+/// entries published, for one deployment or one key; counted in buffers
+/// by `EXPLAIN (ANALYZE, BUFFERS)`.
+#[tokio::test]
+async fn generic_plans_read_no_whole_table() {
+    let Some(db) = TestDb::new("generic_plans_read_no_whole_table").await else {
+        return;
+    };
+    let (mut write, _read) = db.open(true).await;
+    // The period's partition, made as the writer makes it.
+    insert(&mut *write, DAY_END, &[(1, record(DAY, 1, 1))])
+        .await
+        .unwrap();
+    let mut conn = db.connect().await;
+    sqlx::raw_sql("ANALYZE").execute(&mut conn).await.unwrap();
+    let statements = [
+        (
+            "insert_pending",
+            super::write::INSERT_PENDING,
+            format!(
+                "'{DAY}', {DAY_END}, {DAY_START}, {DAY_END}, \
+                 ARRAY[sha256('new'::bytea)], ARRAY['{{}}'::bytea]"
+            ),
+        ),
+        (
+            "stored_pending",
+            super::write::STORED_PENDING,
+            format!("'{DAY}', {DAY_START}, {DAY_END}, ARRAY[sha256('7'::bytea)]"),
+        ),
+        ("by_record_key", super::read::BY_RECORD_KEY, "12345".into()),
+        (
+            "by_deployment",
+            super::read::BY_DEPLOYMENT_IN_EPOCH,
+            "0, 'abcdef01'::bytea, 'abcdef02'::bytea, -1, 50000, 10".into(),
+        ),
+    ];
+    // Run six times on the small tables, after which PostgreSQL would keep
+    // a generic plan if it costs about what the custom ones did; in a
+    // transaction rolled back, since the insert runs.
+    let run = |name: &str, arguments: &str| {
+        format!("BEGIN; EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE {name} ({arguments})")
+    };
+    for (name, statement, arguments) in &statements {
+        let runs = vec![format!("{}; ROLLBACK", run(name, arguments)); 6].join("; ");
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "PREPARE {name} AS {statement}; {runs}"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "INSERT INTO pending (day, deployment, period_end, record) \
+           SELECT '{DAY}', sha256(i::text::bytea), {DAY_END}, sha256(i::text::bytea) \
+           FROM generate_series(1, 50000) i; \
+         INSERT INTO entries (idx, entry) \
+           SELECT i, convert_to('{{\"day\":\"{DAY}\",\"deployment\":\"' \
+               || encode(sha256(i::text::bytea), 'hex') || '\"}}', 'UTF8') \
+           FROM generate_series(0, 49999) i; \
+         INSERT INTO receipt_keys (epoch, record_key, idx) \
+           SELECT 0, ('x' || left(encode(sha256(i::text::bytea), 'hex'), 16))::bit(64)::bigint, i \
+           FROM generate_series(0, 49999) i"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for (name, _, arguments) in &statements {
+        let plan = sqlx::raw_sql(AssertSqlSafe(run(name, arguments)))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
+        let plan: String = sqlx::Row::try_get_unchecked(&plan, 0).unwrap();
+        let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+        let top = &plan[0]["Plan"];
+        let buffers = ["Shared Hit Blocks", "Shared Read Blocks"]
+            .iter()
+            .map(|field| top[field].as_u64().expect("a count of buffers"))
+            .sum::<u64>();
+        assert!(
+            buffers < 100,
+            "{name} read {buffers} buffers once the tables had grown: {plan:#}"
+        );
+    }
+    db.drop().await;
+}
