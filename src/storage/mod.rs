@@ -38,6 +38,24 @@ const LATEST_ROOT: &str = concat!(
 const CREATE_LOG: &str = "INSERT INTO log (id, origin, verifier_key, inception, publish_period) \
      VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
 
+/// Each witness's latest cosigned root, by witness: the witnesses are
+/// walked in the index `cosignatures_by_witness` (the next one after each,
+/// a seek), and each one's latest root and its size are a seek each, as
+/// scalar subqueries (a join to `roots` may be planned as a scan of it),
+/// so the work follows the number of witnesses, not of cosignatures.
+const WITNESS_PROGRESS: &str = "WITH RECURSIVE witnesses (witness) AS ( \
+         SELECT min(witness) FROM cosignatures \
+         UNION ALL \
+         SELECT (SELECT min(c.witness) FROM cosignatures c WHERE c.witness > w.witness) \
+         FROM witnesses w WHERE w.witness IS NOT NULL), \
+     latest (witness, period_end) AS ( \
+         SELECT w.witness, \
+             (SELECT max(c.period_end) FROM cosignatures c WHERE c.witness = w.witness) \
+         FROM witnesses w WHERE w.witness IS NOT NULL) \
+     SELECT witness, period_end, \
+         (SELECT r.size FROM roots r WHERE r.period_end = latest.period_end) AS size \
+     FROM latest ORDER BY witness";
+
 /// Records the publication period and a change asked for.
 const SET_PUBLISH_PERIODS: &str = "UPDATE log SET publish_period = $1, \
      next_publish_period = $2, next_period_from = $3 WHERE id = 1";
@@ -575,7 +593,69 @@ pub fn split_entries(joined: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use super::{Cosignature, LogReader, LogWriter, Publication, RootRow, WitnessProgress};
+
+    /// Each witness's latest cosigned root, whatever the order in which
+    /// cosignatures were stored: the engines' `witness_progress`, on a log
+    /// of three roots and three witnesses.
+    pub(crate) async fn witness_progress_is_each_witness_latest(
+        write: &mut dyn LogWriter,
+        read: &dyn LogReader,
+    ) {
+        for (period_end, size) in [(86_400, 2), (172_800, 5), (259_200, 9)] {
+            let mut tx = write.begin().await.unwrap();
+            let root = RootRow {
+                period_end,
+                day: "1970-01-01".into(),
+                size,
+                root_hash: vec![1; 32],
+                checkpoint: format!("example.com/log\n{size}\nAAAA\n"),
+                cosignatures: Vec::new(),
+            };
+            tx.publish(&Publication {
+                first_index: 0,
+                record_keys: &[],
+                tiles: &[],
+                day_totals: &Default::default(),
+                root: &root,
+            })
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(read.witness_progress().await.unwrap(), []);
+        let cosignature = |period_end, witness: &str| Cosignature {
+            period_end,
+            witness: witness.into(),
+            line: format!("— {witness} AAAA"),
+            signed_at: None,
+        };
+        write
+            .add_cosignatures(&[
+                cosignature(259_200, "b+2"),
+                cosignature(86_400, "b+2"),
+                cosignature(86_400, "a+1"),
+                cosignature(172_800, "a+1"),
+                cosignature(86_400, "c+3"),
+            ])
+            .await
+            .unwrap();
+        let progress = |witness: &str, period_end, size| WitnessProgress {
+            witness: witness.into(),
+            period_end,
+            size,
+        };
+        assert_eq!(
+            read.witness_progress().await.unwrap(),
+            [
+                progress("a+1", 172_800, 5),
+                progress("b+2", 259_200, 9),
+                progress("c+3", 86_400, 2),
+            ]
+        );
+    }
+
     #[test]
     fn record_key_is_the_first_eight_bytes() {
         let mut hash = lucent_core::Hash::ZERO;

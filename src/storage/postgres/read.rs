@@ -15,7 +15,7 @@ use crate::storage::{
     Cosignature, Entries, LogInfo, LogReader, Result, RootRow, Roots, SchemaColumn, SchemaTable,
     StoredEntry, WitnessProgress, record_key,
 };
-use crate::storage::{EPOCH_SHIFT, LATEST_ROOT, LOG_INFO, roots_statement};
+use crate::storage::{EPOCH_SHIFT, LATEST_ROOT, LOG_INFO, WITNESS_PROGRESS, roots_statement};
 
 /// The read pool.
 #[derive(Clone)]
@@ -236,13 +236,9 @@ impl LogReader for PgReader {
     }
 
     async fn witness_progress(&self) -> Result<Vec<WitnessProgress>> {
-        Ok(sqlx::query_as(
-            "SELECT DISTINCT ON (c.witness) c.witness, c.period_end, r.size \
-             FROM cosignatures c JOIN roots r ON r.period_end = c.period_end \
-             ORDER BY c.witness, c.period_end DESC",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(WITNESS_PROGRESS)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// From the catalogue, which keeps no statement text: each table's

@@ -678,3 +678,13 @@ async fn generic_plans_read_no_whole_table() {
     }
     db.drop().await;
 }
+
+#[tokio::test]
+async fn witness_progress_is_each_witness_latest() {
+    let Some(db) = TestDb::new("witness_progress_is_each_witness_latest").await else {
+        return;
+    };
+    let (mut write, read) = db.open(true).await;
+    crate::storage::tests::witness_progress_is_each_witness_latest(&mut *write, &*read).await;
+    db.drop().await;
+}

@@ -107,6 +107,15 @@ mod tests {
         format!(r#"{{"day":"2026-11-27","deployment":"{deployment_hex:0<64}"}}"#).into_bytes()
     }
 
+    #[tokio::test]
+    async fn witness_progress_is_each_witness_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut write, read) = super::open(&dir.path().join("lucent.db"), true)
+            .await
+            .unwrap();
+        crate::storage::tests::witness_progress_is_each_witness_latest(&mut *write, &*read).await;
+    }
+
     /// Receipt keys and deployment prefixes are indexed by epoch (1 048 576
     /// entries); lookups find entries in every epoch, in index order.
     #[tokio::test]

@@ -15,7 +15,7 @@ use crate::storage::{
     Cosignature, Entries, LogInfo, LogReader, Result, RootRow, Roots, SchemaTable, StoredEntry,
     WitnessProgress, record_key,
 };
-use crate::storage::{LATEST_ROOT, LOG_INFO, roots_statement};
+use crate::storage::{LATEST_ROOT, LOG_INFO, WITNESS_PROGRESS, roots_statement};
 
 /// The read-only pool.
 #[derive(Clone)]
@@ -165,13 +165,9 @@ impl LogReader for SqliteReader {
     }
 
     async fn witness_progress(&self) -> Result<Vec<WitnessProgress>> {
-        // SQLite takes the other columns from the row that has the max.
-        Ok(sqlx::query_as(
-            "SELECT c.witness, max(c.period_end) AS period_end, r.size FROM cosignatures c \
-             JOIN roots r ON r.period_end = c.period_end GROUP BY c.witness ORDER BY c.witness",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(WITNESS_PROGRESS)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn schema(&self) -> Result<Vec<SchemaTable>> {
